@@ -1,0 +1,115 @@
+"""Outbound intents: what the engine wants said, never how a platform shows it.
+
+Every adapter can show every intent; some more richly (buttons, date pickers, image
+uploads), the console as numbered text. Each intent names its destination: the
+session's place, or a person's direct messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from core.dialogue.model import Actor, Place
+
+__all__ = [
+    "Ask",
+    "Choice",
+    "Destination",
+    "DirectMessage",
+    "Document",
+    "Image",
+    "Intent",
+    "PlanStep",
+    "Say",
+    "ShowPlan",
+]
+
+Expects = Literal["text", "item", "choice", "date", "time", "any"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectMessage:
+    """A person's DMs: where nudges and private answers go."""
+
+    actor: Actor
+
+
+Destination = Place | DirectMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    """One option of a question; ``value`` is what comes back in a ``Choose`` event."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Say:
+    """A statement: an echo, an acknowledgement, guidance."""
+
+    to: Destination
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ask:
+    """A question the person answers next.
+
+    ``expects`` tells an adapter which widget fits (a date picker for ``date``, buttons
+    for ``choice``). ``choices`` may also accompany ``item`` questions, where the person
+    picks one of the listed items or types a new one. ``action_id`` comes back in a
+    ``Choose`` event; ``hint`` is a short line on how to answer.
+    """
+
+    to: Destination
+    prompt: str
+    expects: Expects = "text"
+    choices: tuple[Choice, ...] = ()
+    action_id: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanStep:
+    """One ordered step of a plan, with its due time if one was set."""
+
+    text: str
+    due: datetime | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowPlan:
+    """The plan as a checklist (Slack: a checklist block; Discord: an embed)."""
+
+    to: Destination
+    title: str
+    steps: tuple[PlanStep, ...]
+    tz: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Document:
+    """A Markdown document, such as the session report; adapters upload it as a file."""
+
+    to: Destination
+    title: str
+    filename: str
+    markdown: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """A PNG picture, such as the plan as a flow chart; ``alt`` describes it in words."""
+
+    to: Destination
+    png: bytes = field(repr=False)
+    alt: str
+    filename: str
+
+
+Intent = Say | Ask | ShowPlan | Document | Image
