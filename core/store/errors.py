@@ -1,0 +1,49 @@
+"""The store's exceptions: one root, so callers can catch every storage failure at once."""
+
+from __future__ import annotations
+
+from core.errors import BreakthroughError
+
+__all__ = [
+    "InvalidRecord",
+    "SchemaTooNew",
+    "StoreClosed",
+    "StoreError",
+    "UnsupportedDatabase",
+    "WriteFailed",
+]
+
+
+class StoreError(BreakthroughError):
+    """Base of every error raised on purpose by :mod:`core.store`."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer release than this one.
+
+    Raised instead of running against tables whose shape this code does not know; the
+    fix is to deploy the newer release (or restore a backup), never to downgrade blindly.
+    """
+
+
+class UnsupportedDatabase(StoreError):
+    """The URL names a database other than SQLite or PostgreSQL."""
+
+
+class StoreClosed(StoreError):
+    """The store was closed; its writer has flushed and its connections are released."""
+
+
+class InvalidRecord(StoreError, ValueError):
+    """A record cannot be stored as given (for example a naive ``datetime``).
+
+    Raised to the caller before the write is queued, so it never spoils a group commit.
+    """
+
+
+class WriteFailed(StoreError):
+    """This caller's write was not committed; ``__cause__`` holds the database error.
+
+    When a commit's outcome is unknown (the connection dropped during ``COMMIT``) this is
+    raised too: a caller may be told "failed" for a write that landed, never the reverse.
+    """
