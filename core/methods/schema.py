@@ -31,7 +31,15 @@ __all__ = [
 
 StepKind = Literal["say", "pause", "ask", "choice", "date", "time", "collect", "order", "each"]
 SectionStyle = Literal[
-    "heading", "paragraphs", "bullets", "numbered", "checklist", "table", "fields", "moments"
+    "heading",
+    "paragraphs",
+    "bullets",
+    "numbered",
+    "checklist",
+    "table",
+    "fields",
+    "moments",
+    "followups",
 ]
 
 #: Names every question template may use besides earlier step ids.
