@@ -1,0 +1,74 @@
+"""Configuration from environment variables and an optional ``.env`` file.
+
+Every setting has a sensible default so that ``make run`` works on a fresh machine with
+nothing configured: SQLite in the user's data folder, the console, the system time zone.
+Secrets are typed as ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.store.engine import default_database_url
+
+__all__ = ["Settings", "system_time_zone"]
+
+
+def system_time_zone() -> str:
+    """The machine's IANA zone name (``TZ``, then ``/etc/localtime``), else ``UTC``."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz:
+        return tz
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    if marker in target:
+        return target.split(marker, 1)[1]
+    return "UTC"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "breakthrough"
+
+
+class Settings(BaseSettings):
+    """Breakthrough's settings; each maps to the ``BREAKTHROUGH_``-prefixed variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BREAKTHROUGH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""
+    tz: str = Field(default_factory=system_time_zone)
+    methods_dir: Path | None = None
+    log_level: str = "WARNING"
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL; SQLite in ``data_dir`` when none is set."""
+        return self.database_url or default_database_url(self.data_dir)
+
+    @property
+    def files_dir(self) -> Path:
+        """Where the console saves reports and pictures."""
+        return self.data_dir / "files"
+
+    def configured_platforms(self) -> list[str]:
+        """The chat platforms with a token set."""
+        platforms = []
+        if self.slack_bot_token:
+            platforms.append("slack")
+        if self.discord_token:
+            platforms.append("discord")
+        return platforms
