@@ -6,6 +6,7 @@ from core.errors import BreakthroughError
 
 __all__ = [
     "InvalidRecord",
+    "ReadFailed",
     "SchemaTooNew",
     "StoreClosed",
     "StoreError",
@@ -47,3 +48,7 @@ class WriteFailed(StoreError):
     When a commit's outcome is unknown (the connection dropped during ``COMMIT``) this is
     raised too: a caller may be told "failed" for a write that landed, never the reverse.
     """
+
+
+class ReadFailed(StoreError):
+    """A read could not be answered; ``__cause__`` holds the database error."""

@@ -1,0 +1,117 @@
+"""Engines for the two databases we run on, configured the way the store relies on.
+
+SQLite is the embedded default. Each new connection gets ``journal_mode=WAL`` and
+``synchronous=NORMAL`` (our definition of durable: a commit is in the write-ahead log
+before it returns, and survives a process crash; the last commits can be lost only if the
+machine itself loses power), ``foreign_keys=ON`` (SQLite ignores ``ON DELETE CASCADE``
+otherwise) and a ``busy_timeout`` so a second process waits for the write lock instead of
+failing at once. PostgreSQL (asyncpg) needs nothing special.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from core.store.errors import UnsupportedDatabase
+
+__all__ = [
+    "DATABASE_FILENAME",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "default_database_url",
+    "is_memory_database",
+    "make_engine",
+]
+
+_log = logging.getLogger(__name__)
+
+DATABASE_FILENAME = "breakthrough.db"
+
+# Long enough to ride out another process's migration or checkpoint; the wait happens in
+# aiosqlite's thread, so the event loop keeps running meanwhile.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# Connections per engine. SQLite in WAL mode reads in parallel with its one writer; more
+# connections than this only add threads (aiosqlite runs one per connection) competing
+# for the GIL. PostgreSQL replicas share the server's max_connections, so stay modest.
+_POOL_SIZE = 8
+_MAX_OVERFLOW = 8
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded database: a SQLite file in ``data_dir`` (created on first connect)."""
+    return f"sqlite+aiosqlite:///{(data_dir / DATABASE_FILENAME).resolve()}"
+
+
+def is_memory_database(url: str | URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database, which lives as long as its engine."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or parsed.query.get("mode") == "memory"
+
+
+def make_engine(url: str | URL, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
+
+    ``connect_args`` go to the driver's ``connect()``, for what a URL cannot say (asyncpg's
+    ``server_settings``, for example a ``search_path``). The parent folder of a SQLite
+    file is created here, so a fresh data directory just works.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    args = dict(connect_args or {})
+    if backend == "sqlite":
+        return _make_sqlite_engine(parsed, args)
+    if backend == "postgresql":
+        return create_async_engine(
+            parsed,
+            connect_args=args,
+            pool_size=_POOL_SIZE,
+            max_overflow=_MAX_OVERFLOW,
+            # No pool_pre_ping: it costs a round trip per checkout on the turn path. A
+            # connection found dead raises once and the pool is invalidated and refilled.
+        )
+    raise UnsupportedDatabase(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+
+
+def _make_sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
+    if is_memory_database(url):
+        # One connection shared by everyone, or each checkout would see its own empty
+        # database. The store serialises access to it (see SqlStore).
+        engine = create_async_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        database = url.database or ""
+        if not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=_POOL_SIZE,
+            max_overflow=_MAX_OVERFLOW,
+        )
+    event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """Run once per new SQLite connection, before the pool hands it out.
+
+    ``busy_timeout`` comes first: switching to WAL needs a lock another process may hold.
+    ``journal_mode`` is stored in the file, the others last for the connection only.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()

@@ -1,0 +1,185 @@
+"""The tables, as SQLAlchemy 2.x typed models.
+
+The repository writes through the Core :class:`~sqlalchemy.Table` objects behind these
+classes (``SessionRow.__table__``), not the ORM unit of work: a turn is one upsert, and
+the ORM's identity map would only add cost. The classes still give mypy, Alembic and
+anyone exploring with an ORM ``Session`` one typed description of the schema.
+
+Every timestamp column is :class:`UTCDateTime`: aware UTC in, aware UTC out, on SQLite
+(which has no time zone type) as well as PostgreSQL (``timestamptz``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from core.store.errors import InvalidRecord
+
+__all__ = [
+    "Base",
+    "CommitmentRow",
+    "FollowUpRow",
+    "Person",
+    "SessionRow",
+    "UTCDateTime",
+    "commitments",
+    "followups",
+    "people",
+    "sessions",
+]
+
+_log = logging.getLogger(__name__)
+
+# Stable constraint names, so a later migration can drop or alter them by name on both
+# databases (SQLite otherwise leaves them unnamed and PostgreSQL invents its own).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is timezone-aware UTC whenever Python sees it.
+
+    SQLite stores it as naive UTC text (it has no zone type, and a fixed format keeps
+    ``ORDER BY`` correct); PostgreSQL stores ``timestamptz``. A naive ``datetime`` is
+    refused rather than guessed at: the caller's zone is unknowable here.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidRecord(f"naive datetime {value!r}: the store needs timezone-aware times")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base: the shared metadata Alembic compares migrations against."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        str: String(),
+    }
+
+
+class Person(Base):
+    """A person on one platform; ``key`` is :meth:`core.dialogue.model.Actor.key`."""
+
+    __tablename__ = "people"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    platform: Mapped[str]
+    workspace: Mapped[str]
+    user_id: Mapped[str]
+    display_name: Mapped[str] = mapped_column(Text)
+    tz: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SessionRow(Base):
+    """A coaching session: the columns turns are looked up by, plus the engine's state.
+
+    ``owner`` has no index of its own: the composite index leads with it, so it serves
+    owner-only lookups too, and every index is paid for on each turn's upsert.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index(None, "owner", "place", "status"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    owner: Mapped[str]
+    place: Mapped[str] = mapped_column(index=True)
+    method: Mapped[str]
+    topic: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(index=True)
+    state: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CommitmentRow(Base):
+    """A dated promise; deleted with its session."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    tz: Mapped[str]
+    status: Mapped[str]
+    kind: Mapped[str]
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FollowUpRow(Base):
+    """A follow-up a method scheduled; deleted with its session."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(index=True)
+    kind: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    tz: Mapped[str]
+    recurrence: Mapped[str | None]
+    extra: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+people = _table(Person)
+sessions = _table(SessionRow)
+commitments = _table(CommitmentRow)
+followups = _table(FollowUpRow)
