@@ -20,6 +20,7 @@ import yaml
 from core.dialogue.events import Inbound, Reply, Start
 from core.dialogue.intents import Ask, Document, Image, Intent, Say, ShowPlan
 from core.dialogue.model import Actor, Place
+from core.language import read_back, zone
 from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord
 
 __all__ = [
@@ -145,7 +146,7 @@ def intent_text(intent: Intent) -> str:
     if isinstance(intent, ShowPlan):
         lines = [intent.title]
         for i, step in enumerate(intent.steps, 1):
-            due = f" (by {step.due.date().isoformat()})" if step.due else ""
+            due = f" (by {read_back(step.due.astimezone(zone(intent.tz)), now=step.due)})" if step.due else ""
             lines.append(f"{i}. {step.text}{due}")
         return "\n".join(lines)
     if isinstance(intent, Document):
@@ -211,16 +212,17 @@ async def run_transcript(transcript: Transcript, driver: TranscriptDriver) -> li
         if "say" in turn:
             outputs.append(await driver.say(str(turn["say"])))
             continue
-        shown = "\n".join(outputs[-1])
+        # Whitespace is folded: a terminal wraps long lines, a chat client does not.
+        shown = " ".join("\n".join(outputs[-1]).split())
         wanted = turn.get("expect", [])
         for piece in [wanted] if isinstance(wanted, str) else wanted:
-            if str(piece) not in shown:
+            if " ".join(str(piece).split()) not in shown:
                 raise TranscriptMismatch(
                     f"{transcript.name} turn {index}: expected {piece!r} in:\n{shown}"
                 )
         unwanted = turn.get("expect_not", [])
         for piece in [unwanted] if isinstance(unwanted, str) else unwanted:
-            if str(piece) in shown:
+            if " ".join(str(piece).split()) in shown:
                 raise TranscriptMismatch(
                     f"{transcript.name} turn {index}: did not expect {piece!r} in:\n{shown}"
                 )

@@ -49,7 +49,8 @@ from core.language import (
 )
 from core.methods.loader import MethodLibrary
 from core.methods.schema import Condition, MethodSpec, StepSpec
-from core.report import picture_alt, plan_picture, render_report, report_filename
+from core.report.markdown import render_report, report_filename
+from core.report.picture import picture_alt, plan_picture
 from core.report.model import (
     Answer,
     DateAnswer,
@@ -100,6 +101,15 @@ def _split_items(text: str) -> list[str]:
         if item:
             items.append(item)
     return items
+
+
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _loose(text: str) -> str:
+    """Lower case, no leading article, letters and digits only: "A flow chart" -> "flowchart"."""
+    return _NOT_WORD.sub("", _ARTICLE.sub("", text.strip().lower()))
 
 
 def _holds(cond: Condition, answers: dict[str, Any]) -> bool:
@@ -202,7 +212,7 @@ class Engine:
             context=dict(event.context),
         )
         ctx = _TurnContext(self, state, method, now)
-        header = f"*{method.title}*"
+        header = method.title
         if state.topic:
             header += f": {fill('{topic}', state, {})}"
         ctx.say(f"{header}\n{method.intro}".strip() if method.intro else header)
@@ -449,21 +459,22 @@ class Engine:
 
     @staticmethod
     def _match_choice(step: StepSpec, text: str | None, choice: str | None) -> str | None:
+        """The choice a reply names: its number, its value or its label, loosely spelled."""
         values = [c.value for c in step.choices]
         if choice is not None:
             return choice if choice in values else None
-        reply = (text or "").strip().lower().rstrip(".!")
+        reply = _loose(text or "")
         if not reply:
             return None
         if reply.isdigit() and 1 <= int(reply) <= len(values):
             return values[int(reply) - 1]
         for c in step.choices:
-            if reply in (c.value.lower(), c.label.lower(), c.value.replace("_", " ")):
+            if reply in (_loose(c.value), _loose(c.label)):
                 return c.value
-        starts = [c.value for c in step.choices if c.label.lower().startswith(reply)]
+        starts = [c.value for c in step.choices if _loose(c.label).startswith(reply)]
         if len(starts) == 1:
             return starts[0]
-        if step.choices[0].value == "yes" and is_yes(reply):
+        if "yes" in values and is_yes(text or ""):
             return "yes"
         return None
 
@@ -506,13 +517,14 @@ class Engine:
         """
         pending = work.get("pending")
         reply = (text or "").strip()
+        if pending is not None and choice is None and reply in ("1", "2"):
+            choice = "yes" if reply == "1" else "no"
         if pending is not None:
             if choice == "yes" or (choice is None and is_yes(reply)):
                 work.pop("pending")
                 return dict(pending)
             if choice == "no" or (choice is None and is_no(reply)) or not reply:
                 work.pop("pending")
-                ctx.say(phrases.CONFIRM_NO)
                 return None
         if not reply:
             ctx.say(phrases.EMPTY_ANSWER)
@@ -608,7 +620,10 @@ class Engine:
                 ctx.say("I've put the rest in the order you listed them.")
             ctx.record(step, work["ordered"] + remaining)
             return
-        elif reply.isdigit() and 1 <= int(reply) <= len(remaining):
+        elif reply.isdigit():
+            if not 1 <= int(reply) <= len(remaining):
+                ctx.say(f"Please pick a number from 1 to {len(remaining)}, or say it in your own words.")
+                return
             picked = remaining[int(reply) - 1]
         else:
             picked = next((i for i in remaining if i.lower() == reply.lower()), None)
@@ -767,7 +782,11 @@ class Engine:
             ctx.say(method.closing)
         plan_steps = self._plan_steps(ctx)
         if plan_steps:
-            title = fill("{%s}" % method.plan.outcome, state, {}) if method.plan and method.plan.outcome else method.title
+            title = (
+                fill_raw("{%s}" % method.plan.outcome, state)
+                if method.plan and method.plan.outcome
+                else method.title
+            )
             ctx.turn.intents.append(
                 ShowPlan(to=state.place, title=title or method.title, steps=tuple(plan_steps), tz=state.tz)
             )

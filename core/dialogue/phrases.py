@@ -7,7 +7,6 @@ from __future__ import annotations
 
 __all__ = [
     "BACK_AT_START",
-    "CONFIRM_NO",
     "EMPTY_ANSWER",
     "FINISHED",
     "HELP",
@@ -42,7 +41,6 @@ STOPPED = "Session stopped. Everything you wrote is kept."
 FINISHED = "This session has ended. Start a new one whenever you like."
 BACK_AT_START = "This is the first question, so there is nothing to go back to."
 STALE_BUTTON = "That button belongs to an earlier question. Here's where we are:"
-CONFIRM_NO = "When, then?"
 INTEGRATION = "That sounds like a real shift. How does it feel to see this? What does this mean for you?"
 INTEGRATION_EMOTIONAL = (
     "Take a moment with that; there's no rush. How does it feel to see this? "

@@ -7,6 +7,7 @@ of giving people their exact words back, never a paraphrase.
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -15,9 +16,23 @@ from zoneinfo import ZoneInfo
 from core.dialogue.state import SessionState
 from core.language import echo, read_back
 
-__all__ = ["date_answer", "fill", "fill_raw", "next_occurrence"]
+__all__ = ["date_answer", "fill", "fill_raw", "next_occurrence", "wish"]
 
 _FORMATTER = string.Formatter()
+
+# "I want the beta launched" -> "the beta launched": the outcome itself, in their words,
+# for questions like "what needs to happen for X to happen?".
+_WISH = re.compile(
+    r"^\s*(?:i\s+(?:really\s+)?(?:would\s+like|'d\s+like|’d\s+like|want|wish|hope|need)"
+    r"(?:\s+(?:for|to|that))?|i'd\s+love(?:\s+(?:for|to))?|my\s+(?:goal|wish|outcome)\s+is(?:\s+to|\s+that)?)\s+",
+    re.IGNORECASE,
+)
+
+
+def wish(text: str) -> str:
+    """The outcome without a leading "I want" / "I'd like (to)" / "my goal is (to)"."""
+    stripped = _WISH.sub("", text, count=1)
+    return stripped if stripped.strip() else text
 
 
 def date_answer(value: Any) -> datetime | None:
@@ -31,7 +46,7 @@ def date_answer(value: Any) -> datetime | None:
     return None
 
 
-def _as_words(value: Any, state: SessionState, shift: bool) -> str:
+def _as_words(value: Any, state: SessionState, shift: bool, spec: str = "") -> str:
     words: str
     if value is None:
         return ""
@@ -42,13 +57,13 @@ def _as_words(value: Any, state: SessionState, shift: bool) -> str:
         parts = [_as_words(v["item"] if isinstance(v, dict) else v, state, shift) for v in value]
         words = ", ".join(p for p in parts if p)
         return words
-    words = str(value)
+    words = wish(str(value)) if spec == "wish" else str(value)
     return echo(words) if shift else " ".join(words.split())
 
 
 def _render(template: str, state: SessionState, extra: dict[str, Any], shift: bool) -> str:
     out = []
-    for literal, name, _spec, _conv in _FORMATTER.parse(template):
+    for literal, name, spec, _conv in _FORMATTER.parse(template):
         out.append(literal)
         if name is None:
             continue
@@ -62,7 +77,7 @@ def _render(template: str, state: SessionState, extra: dict[str, Any], shift: bo
         elif name in state.context:
             out.append(_as_words(state.context[name], state, shift))
         else:
-            out.append(_as_words(state.answers.get(name), state, shift))
+            out.append(_as_words(state.answers.get(name), state, shift, spec or ""))
     text = "".join(out).strip()
     if text and text[0].islower():
         text = text[0].upper() + text[1:]

@@ -55,9 +55,15 @@ class _Strict(BaseModel):
 def template_names(template: str) -> list[str]:
     """The ``{name}`` placeholders of a question template, in order."""
     names = []
-    for _, field_name, _, _ in string.Formatter().parse(template):
-        if field_name is not None:
-            names.append(field_name)
+    for _, field_name, spec, conversion in string.Formatter().parse(template):
+        if field_name is None:
+            continue
+        if spec not in ("", "wish") or conversion:
+            raise ValueError(
+                f"{{{field_name}:{spec}}} has an unknown filter; the only one is :wish "
+                "(the outcome without a leading 'I want')"
+            )
+        names.append(field_name)
     return names
 
 

@@ -1,0 +1,75 @@
+"""Every transcript runs through the engine and the console and ends the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.dialogue.coach import Coach
+from core.dialogue.events import Inbound
+from core.dialogue.intents import Intent
+from core.dialogue.model import Actor, Place
+from core.methods.loader import MethodLibrary
+from core.testing import EngineDriver, FakeClock, MemoryStore, load_transcript, run_transcript
+from tests.transcripts.drivers import ConsoleDriver
+
+HERE = Path(__file__).parent
+TRANSCRIPTS = sorted(HERE.glob("*.yaml"))
+
+
+def _actor(tz: str) -> Actor:
+    return Actor(platform="console", workspace="local", user_id="ann", display_name="Ann", tz=tz)
+
+
+async def _final(store: MemoryStore) -> dict[str, Any]:
+    (session,) = store.sessions.values()
+    commitments = sorted(store.commitments.values(), key=lambda c: c.position)
+    return {
+        "status": session.status,
+        "answers": session.state["answers"],
+        "commitments": [(c.text, c.due_at) for c in commitments],
+        "followups": sorted(f.kind for f in store.followups.values()),
+    }
+
+
+def _check_final(result: dict[str, Any], expected: dict[str, Any]) -> None:
+    if "status" in expected:
+        assert result["status"] == expected["status"]
+    if "commitments" in expected:
+        assert [text for text, _ in result["commitments"]] == expected["commitments"]
+    if "followups" in expected:
+        assert result["followups"] == sorted(expected["followups"])
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
+async def test_transcript_through_every_adapter(path: Path, methods: MethodLibrary, tmp_path: Path) -> None:
+    transcript = load_transcript(path)
+    finals = {}
+
+    # The engine, straight through the coach.
+    store = MemoryStore()
+    coach = Coach(store=store, methods=methods)
+    clock = FakeClock(transcript.start)
+    place = Place(platform="console", workspace="local", channel="terminal", thread="t")
+
+    async def handle(inbound: Inbound) -> list[Intent]:
+        return (await coach.handle(inbound)).intents
+
+    await run_transcript(transcript, EngineDriver(handle, actor=_actor(transcript.tz), place=place, clock=clock))
+    finals["engine"] = await _final(store)
+
+    # The console adapter.
+    store = MemoryStore()
+    coach = Coach(store=store, methods=methods)
+    clock = FakeClock(transcript.start)
+    driver = ConsoleDriver(coach, actor=_actor(transcript.tz), clock=clock, files_dir=tmp_path)
+    try:
+        await run_transcript(transcript, driver)
+    finally:
+        await driver.close()
+    finals["console"] = await _final(store)
+
+    _check_final(finals["engine"], transcript.final)
+    assert finals["console"] == finals["engine"]
