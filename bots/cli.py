@@ -36,8 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Coaching and accountability in Slack, Discord and the terminal.",
         epilog="With no command: run every configured platform, or a console session.",
     )
-    parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite in the data folder)")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where data and files are kept")
+    parser.add_argument(
+        "--db", metavar="URL", help="database URL (default: SQLite in the data folder)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="where data and files are kept"
+    )
     parser.add_argument("--tz", metavar="ZONE", help="your time zone, e.g. Europe/London")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -137,7 +141,8 @@ async def _cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         print(f"{'ID':<10} {'METHOD':<11} {'STATUS':<8} {'UPDATED':<17} TOPIC")
         for s in rows:
-            print(f"{s.id[:8]:<10} {s.method:<11} {s.status:<8} {s.updated_at:%Y-%m-%d %H:%M}  {s.topic}")
+            when = f"{s.updated_at:%Y-%m-%d %H:%M}"
+            print(f"{s.id[:8]:<10} {s.method:<11} {s.status:<8} {when:<17} {s.topic}")
         return 0
     finally:
         await store.close()
@@ -154,7 +159,10 @@ async def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             finished = [s for s in rows if s.status in ("done", "stopped")]
             rows = finished or rows
         if not rows:
-            print("No report yet: finish a session first (breakthrough console plan).", file=sys.stderr)
+            print(
+                "No report yet: finish a session first (breakthrough console plan).",
+                file=sys.stderr,
+            )
             return 1
         record = rows[0]
         state = SessionState.from_json(record.state)
@@ -201,7 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        )
         zone(settings.tz)
         if args.command == "methods":
             return _cmd_methods(args, settings)

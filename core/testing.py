@@ -121,7 +121,8 @@ class MemoryStore:
         found = [
             f
             for f in self.followups.values()
-            if (owner is None or f.owner == owner) and (session_id is None or f.session_id == session_id)
+            if (owner is None or f.owner == owner)
+            and (session_id is None or f.session_id == session_id)
         ]
         return copy.deepcopy(sorted(found, key=lambda f: f.due_at))
 
@@ -146,7 +147,11 @@ def intent_text(intent: Intent) -> str:
     if isinstance(intent, ShowPlan):
         lines = [intent.title]
         for i, step in enumerate(intent.steps, 1):
-            due = f" (by {read_back(step.due.astimezone(zone(intent.tz)), now=step.due)})" if step.due else ""
+            due = (
+                f" (by {read_back(step.due.astimezone(zone(intent.tz)), now=step.due)})"
+                if step.due
+                else ""
+            )
             lines.append(f"{i}. {step.text}{due}")
         return "\n".join(lines)
     if isinstance(intent, Document):
@@ -243,7 +248,12 @@ class EngineDriver:
 
     async def start(self, method: str, topic: str) -> list[str]:
         intents = await self.handle(
-            Inbound(actor=self.actor, place=self.place, event=Start(method=method, topic=topic), at=self.clock.now())
+            Inbound(
+                actor=self.actor,
+                place=self.place,
+                event=Start(method=method, topic=topic),
+                at=self.clock.now(),
+            )
         )
         return [intent_text(i) for i in intents]
 

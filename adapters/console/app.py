@@ -95,7 +95,9 @@ class ConsoleApp:
                 return 0
             if isinstance(chosen, SessionRecord):
                 session_id = chosen.id
-                place = Place(platform=PLATFORM, workspace=WORKSPACE, channel="terminal", thread=chosen.id)
+                place = Place(
+                    platform=PLATFORM, workspace=WORKSPACE, channel="terminal", thread=chosen.id
+                )
                 result = await self._turn(place, Reply(text="resume"), session_id)
             else:
                 method = chosen
@@ -109,7 +111,8 @@ class ConsoleApp:
             line = await self._readline()
             if line is None:
                 self._print(
-                    "\nYour session is saved. Run `breakthrough console` to pick up where you left off."
+                    "\nYour session is saved. Run `breakthrough console` "
+                    "to pick up where you left off."
                 )
                 return 0
             result = await self._turn(place, Reply(text=line), session_id)
@@ -128,7 +131,8 @@ class ConsoleApp:
         methods = [m for m in self.coach.methods if m.id != "checkin"]
         options: list[tuple[str, SessionRecord | str]] = []
         for s in unfinished:
-            label = f"Resume {s.method}: {s.topic or 'untitled'} ({s.status}, {s.updated_at:%d %b %H:%M})"
+            when = f"{s.updated_at:%d %b %H:%M}"
+            label = f"Resume {s.method}: {s.topic or 'untitled'} ({s.status}, {when})"
             options.append((label, s))
         for m in methods:
             options.append((f"Start {m.id}: {m.summary}", m.id))

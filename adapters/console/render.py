@@ -24,9 +24,7 @@ def _wrap(text: str, indent: str = "") -> str:
         lead = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", para)
         sub = " " * len(lead.group(0)) if lead else ""
         lines.append(
-            textwrap.fill(
-                para, width=_WIDTH, initial_indent=indent, subsequent_indent=indent + sub
-            )
+            textwrap.fill(para, width=_WIDTH, initial_indent=indent, subsequent_indent=indent + sub)
         )
     return "\n".join(lines)
 

@@ -95,7 +95,9 @@ class Coach:
         try:
             self.methods.get(event.method)
         except MethodError as exc:
-            return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=str(exc.problems[0].message))])
+            return TurnResult(
+                session_id=None, intents=[Say(to=inbound.place, text=str(exc.problems[0].message))]
+            )
         session_id = uuid.uuid4().hex
         tz = inbound.actor.tz or self.default_tz
         try:
@@ -143,10 +145,7 @@ class Coach:
             for d in turn.commitments
         ]
         if turn.effects:
-            existing = {
-                c.id: c
-                for c in await self.store.list_commitments(owner=state.owner.key())
-            }
+            existing = {c.id: c for c in await self.store.list_commitments(owner=state.owner.key())}
             for effect in turn.effects:
                 target = existing.get(effect.commitment_id)
                 if target is None:

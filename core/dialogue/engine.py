@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from core.dialogue import phrases
 from core.dialogue.events import COMMANDS, Choose, Command, Event, NudgeDue, Reply, Start
@@ -50,7 +50,6 @@ from core.language import (
 from core.methods.loader import MethodLibrary
 from core.methods.schema import Condition, MethodSpec, StepSpec
 from core.report.markdown import render_report, report_filename
-from core.report.picture import picture_alt, plan_picture
 from core.report.model import (
     Answer,
     DateAnswer,
@@ -59,6 +58,7 @@ from core.report.model import (
     MomentRecord,
     ReportInput,
 )
+from core.report.picture import picture_alt, plan_picture
 
 __all__ = ["Engine", "EngineError", "Turn", "command_word", "report_input"]
 
@@ -427,14 +427,20 @@ class Engine:
             return
         self._present(ctx)
 
-    def _accept_say(self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None) -> None:
+    def _accept_say(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None
+    ) -> None:
         ctx.skip_step()
 
-    def _accept_pause(self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None) -> None:
+    def _accept_pause(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None
+    ) -> None:
         value = text.strip() if text and step.report else None
         ctx.record(step, value or None)
 
-    def _accept_ask(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_ask(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         answer = (text if text is not None else choice or "").strip()
         if not answer:
             ctx.say(phrases.EMPTY_ANSWER)
@@ -444,7 +450,9 @@ class Engine:
         if step.ack:
             ctx.say(ctx.fill(step.ack))
 
-    def _accept_choice(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_choice(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         value = self._match_choice(step, text, choice)
         if value is None:
             ctx.say(phrases.PICK_ONE)
@@ -478,16 +486,22 @@ class Engine:
             return "yes"
         return None
 
-    def _accept_time(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_time(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         parsed = parse_time_of_day((text or choice or "").strip())
         if parsed is None:
-            ctx.say('I couldn\'t read that as a time of day. Could you say it like "7am" or "21:30"?')
+            ctx.say(
+                'I couldn\'t read that as a time of day. Could you say it like "7am" or "21:30"?'
+            )
             return
         value = parsed.strftime("%H:%M")
         ctx.record(step, value)
         ctx.say(f"Every day at {value}: noted.")
 
-    def _accept_date(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_date(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         answer = self._date_reply(ctx, step, text, choice, ctx.state.work)
         if answer is None:
             return
@@ -567,7 +581,9 @@ class Engine:
         }
         return None
 
-    def _accept_collect(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_collect(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         state = ctx.state
         work = state.work
         items: list[str] = work.setdefault("items", [])
@@ -603,7 +619,9 @@ class Engine:
         else:
             state.work = {"step": step.id}
 
-    def _accept_order(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_order(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         self._enter(ctx, step)
         work = ctx.state.work
         remaining: list[str] = work["remaining"]
@@ -622,7 +640,9 @@ class Engine:
             return
         elif reply.isdigit():
             if not 1 <= int(reply) <= len(remaining):
-                ctx.say(f"Please pick a number from 1 to {len(remaining)}, or say it in your own words.")
+                ctx.say(
+                    f"Please pick a number from 1 to {len(remaining)}, or say it in your own words."
+                )
                 return
             picked = remaining[int(reply) - 1]
         else:
@@ -646,7 +666,9 @@ class Engine:
         items = ctx.state.answers.get(step.source or "", [])
         return [str(i) for i in items] if isinstance(items, list) else []
 
-    def _accept_each(self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None) -> None:
+    def _accept_each(
+        self, ctx: _TurnContext, step: StepSpec, text: str | None, choice: str | None
+    ) -> None:
         self._enter(ctx, step)
         work = ctx.state.work
         items = self._items(ctx, step)
@@ -678,7 +700,12 @@ class Engine:
             ctx.say(phrases.PAUSED)
             return
         if state.pending == "stop":
-            ctx.ask(phrases.STOP_CONFIRM, expects="choice", choices=(_YES, Choice(value="no", label="No, carry on")), action_id="stop")
+            ctx.ask(
+                phrases.STOP_CONFIRM,
+                expects="choice",
+                choices=(_YES, Choice(value="no", label="No, carry on")),
+                action_id="stop",
+            )
             return
         if state.pending == "integration":
             ctx.ask(phrases.INTEGRATION, expects="text", action_id="moment")
@@ -714,7 +741,13 @@ class Engine:
             ctx.ask(ctx.fill(step.prompt), expects="any", choices=(_READY,), action_id=step.id)
         elif step.kind == "choice":
             choices = tuple(Choice(value=c.value, label=c.label) for c in step.choices)
-            ctx.ask(ctx.fill(step.prompt), expects="choice", choices=choices, action_id=step.id, hint=hint)
+            ctx.ask(
+                ctx.fill(step.prompt),
+                expects="choice",
+                choices=choices,
+                action_id=step.id,
+                hint=hint,
+            )
         elif step.kind == "time":
             ctx.ask(ctx.fill(step.prompt), expects="time", action_id=step.id, hint=hint)
         elif step.kind == "date":
@@ -728,8 +761,12 @@ class Engine:
             ctx.ask(prompt, expects="item", action_id=step.id, hint=hint)
         elif step.kind == "order":
             remaining = work["remaining"]
-            choices = tuple(Choice(value=str(i + 1), label=item) for i, item in enumerate(remaining))
-            ctx.ask(ctx.fill(step.prompt), expects="item", choices=choices, action_id=step.id, hint=hint)
+            choices = tuple(
+                Choice(value=str(i + 1), label=item) for i, item in enumerate(remaining)
+            )
+            ctx.ask(
+                ctx.fill(step.prompt), expects="item", choices=choices, action_id=step.id, hint=hint
+            )
         elif step.kind == "each":
             items = self._items(ctx, step)
             n = len(work["values"])
@@ -741,7 +778,9 @@ class Engine:
         else:
             ctx.ask(ctx.fill(step.prompt), expects="text", action_id=step.id, hint=hint)
 
-    def _ask_date(self, ctx: _TurnContext, step: StepSpec, prompt: str, work: dict[str, Any]) -> None:
+    def _ask_date(
+        self, ctx: _TurnContext, step: StepSpec, prompt: str, work: dict[str, Any]
+    ) -> None:
         pending = work.get("pending")
         if pending is not None:
             due = datetime.fromisoformat(pending["due"])
@@ -782,13 +821,14 @@ class Engine:
             ctx.say(method.closing)
         plan_steps = self._plan_steps(ctx)
         if plan_steps:
-            title = (
-                fill_raw("{%s}" % method.plan.outcome, state)
-                if method.plan and method.plan.outcome
-                else method.title
-            )
+            title = self._outcome(ctx) or method.title
             ctx.turn.intents.append(
-                ShowPlan(to=state.place, title=title or method.title, steps=tuple(plan_steps), tz=state.tz)
+                ShowPlan(
+                    to=state.place,
+                    title=title or method.title,
+                    steps=tuple(plan_steps),
+                    tz=state.tz,
+                )
             )
         data = report_input(method, state, commitment_count=len(ctx.turn.commitments))
         ctx.turn.intents.append(
@@ -799,11 +839,15 @@ class Engine:
                 markdown=render_report(method, data),
             )
         )
-        record = state.answers.get(method.plan.record) if method.plan and method.plan.record else None
+        record = (
+            state.answers.get(method.plan.record) if method.plan and method.plan.record else None
+        )
         if plan_steps and record in ("flowchart", "mindmap"):
-            outcome = fill_raw("{%s}" % method.plan.outcome, state) if method.plan and method.plan.outcome else ""
+            outcome = self._outcome(ctx)
             pairs = [(s.text, s.due) for s in plan_steps]
-            style = "flowchart" if record == "flowchart" else "mindmap"
+            style: Literal["flowchart", "mindmap"] = (
+                "flowchart" if record == "flowchart" else "mindmap"
+            )
             ctx.turn.intents.append(
                 Image(
                     to=state.place,
@@ -812,6 +856,14 @@ class Engine:
                     filename=f"plan-{state.started_at.astimezone(zone(state.tz)).date().isoformat()}-{style}.png",
                 )
             )
+
+    @staticmethod
+    def _outcome(ctx: _TurnContext) -> str:
+        """The plan's outcome in the person's own words (first person kept), or ``""``."""
+        plan = ctx.method.plan
+        if plan is None or not plan.outcome:
+            return ""
+        return fill_raw(f"{{{plan.outcome}}}", ctx.state)
 
     def _plan_steps(self, ctx: _TurnContext) -> list[PlanStep]:
         plan, answers = ctx.method.plan, ctx.state.answers
@@ -872,7 +924,9 @@ class Engine:
                     continue
                 hour, minute = (int(x) for x in spec.time.split(":"))
                 local_day = anchor.astimezone(tzinfo).date() + timedelta(days=spec.offset_days)
-                due = datetime(local_day.year, local_day.month, local_day.day, hour, minute, tzinfo=tzinfo)
+                due = datetime(
+                    local_day.year, local_day.month, local_day.day, hour, minute, tzinfo=tzinfo
+                )
             elif spec.at:
                 at = state.answers.get(spec.at)
                 if not isinstance(at, str):
@@ -892,7 +946,9 @@ class Engine:
         return out
 
 
-def report_input(method: MethodSpec, state: SessionState, *, commitment_count: int = 0) -> ReportInput:
+def report_input(
+    method: MethodSpec, state: SessionState, *, commitment_count: int = 0
+) -> ReportInput:
     """The report's view of a session: answers that still apply, moments and follow-ups."""
     answers: dict[str, Answer] = {}
     for step in method.steps:
@@ -907,7 +963,9 @@ def report_input(method: MethodSpec, state: SessionState, *, commitment_count: i
             answers[step.id] = [
                 EachAnswer(
                     item=str(e["item"]),
-                    value=_date(e["value"]) if isinstance(e["value"], dict) else str(e["value"] or ""),
+                    value=_date(e["value"])
+                    if isinstance(e["value"], dict)
+                    else str(e["value"] or ""),
                 )
                 for e in value
                 if e.get("value") is not None
@@ -921,7 +979,9 @@ def report_input(method: MethodSpec, state: SessionState, *, commitment_count: i
         topic=state.topic,
         tz=state.tz,
         started_at=state.started_at,
-        status="done" if state.status == "done" else ("stopped" if state.status == "stopped" else "active"),
+        status="done"
+        if state.status == "done"
+        else ("stopped" if state.status == "stopped" else "active"),
         answers=answers,
         moments=tuple(
             MomentRecord(

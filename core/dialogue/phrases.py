@@ -16,9 +16,9 @@ __all__ = [
     "PAUSED",
     "PICK_ONE",
     "STALE_BUTTON",
+    "STOPPED",
     "STOP_CONFIRM",
     "STOP_KEPT",
-    "STOPPED",
     "WELCOME_BACK",
 ]
 
@@ -33,15 +33,22 @@ HELP = (
 )
 EMPTY_ANSWER = "Take your time. I'm here whenever you're ready."
 PICK_ONE = "Please pick one of the options: the number or the words."
-PAUSED = "Paused. Nothing is lost: say resume whenever you're ready, and we'll pick up at the same question."
+PAUSED = (
+    "Paused. Nothing is lost: say resume whenever you're ready, "
+    "and we'll pick up at the same question."
+)
 WELCOME_BACK = "Welcome back."
-STOP_CONFIRM = "Stop this session? Everything you've written is kept, and you'll get the report so far."
+STOP_CONFIRM = (
+    "Stop this session? Everything you've written is kept, and you'll get the report so far."
+)
 STOP_KEPT = "Carrying on, then."
 STOPPED = "Session stopped. Everything you wrote is kept."
 FINISHED = "This session has ended. Start a new one whenever you like."
 BACK_AT_START = "This is the first question, so there is nothing to go back to."
 STALE_BUTTON = "That button belongs to an earlier question. Here's where we are:"
-INTEGRATION = "That sounds like a real shift. How does it feel to see this? What does this mean for you?"
+INTEGRATION = (
+    "That sounds like a real shift. How does it feel to see this? What does this mean for you?"
+)
 INTEGRATION_EMOTIONAL = (
     "Take a moment with that; there's no rush. How does it feel to see this? "
     "What does this mean for you?"

@@ -100,5 +100,7 @@ def next_occurrence(hhmm: str, now: datetime, tz: ZoneInfo) -> datetime:
     local_now = now.astimezone(tz)
     candidate = datetime.combine(local_now.date(), time(hour, minute), tzinfo=tz)
     if candidate <= local_now:
-        candidate = datetime.combine(local_now.date() + timedelta(days=1), time(hour, minute), tzinfo=tz)
+        candidate = datetime.combine(
+            local_now.date() + timedelta(days=1), time(hour, minute), tzinfo=tz
+        )
     return candidate

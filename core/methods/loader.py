@@ -67,7 +67,13 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
             key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag else key_node.value
             if key in out:
                 raise MethodError(
-                    [Problem(file="", line=key_node.start_mark.line + 1, message=f"'{key}' appears twice")]
+                    [
+                        Problem(
+                            file="",
+                            line=key_node.start_mark.line + 1,
+                            message=f"'{key}' appears twice",
+                        )
+                    ]
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = _to_python(value_node, (*path, key), lines)
@@ -88,7 +94,7 @@ def _line_for(loc: Iterable[str | int], lines: dict[Path_, int]) -> int:
 
 
 def _describe(loc: tuple[str | int, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for p in loc:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
     return "".join(parts)
@@ -121,8 +127,12 @@ def _cross_check(spec: MethodSpec, data: Any, lines: dict[Path_, int], file: str
     for step in spec.steps:
         if step.id in seen or step.id in BUILTIN_NAMES:
             why = "is used twice" if step.id in seen else "is a reserved name"
-            problems.append(Problem(file=file, line=at(step.id), message=f"step id '{step.id}' {why}"))
-        if step.not_before and (step.not_before not in seen or seen[step.not_before].kind != "date"):
+            problems.append(
+                Problem(file=file, line=at(step.id), message=f"step id '{step.id}' {why}")
+            )
+        if step.not_before and (
+            step.not_before not in seen or seen[step.not_before].kind != "date"
+        ):
             problems.append(
                 Problem(
                     file=file,
@@ -165,7 +175,9 @@ def _cross_check(spec: MethodSpec, data: Any, lines: dict[Path_, int], file: str
                 names = template_names(template)
             except ValueError as exc:
                 problems.append(
-                    Problem(file=file, line=at(step.id, key), message=f"step '{step.id}' {key}: {exc}")
+                    Problem(
+                        file=file, line=at(step.id, key), message=f"step '{step.id}' {key}: {exc}"
+                    )
                 )
                 continue
             for name in names:
@@ -303,11 +315,19 @@ def load_file(path: Path) -> MethodSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MethodError([Problem(file=str(path), line=0, message=exc.strerror or str(exc))]) from None
+        raise MethodError(
+            [Problem(file=str(path), line=0, message=exc.strerror or str(exc))]
+        ) from None
     spec = load_text(text, file=str(path))
     if spec.id != path.stem:
         raise MethodError(
-            [Problem(file=str(path), line=1, message=f"id '{spec.id}' must match the file name '{path.stem}'")]
+            [
+                Problem(
+                    file=str(path),
+                    line=1,
+                    message=f"id '{spec.id}' must match the file name '{path.stem}'",
+                )
+            ]
         )
     return spec
 

@@ -109,7 +109,9 @@ async def test_back_changes_the_previous_answer(chat: Chat, memory_store: Memory
     assert state["answers"]["event"] == "My brother keeps cancelling"
 
 
-async def test_back_inside_a_loop_takes_out_the_last_item(chat: Chat, memory_store: MemoryStore) -> None:
+async def test_back_inside_a_loop_takes_out_the_last_item(
+    chat: Chat, memory_store: MemoryStore
+) -> None:
     await chat.start("plan")
     await chat.script(["A launch", "a page", "a typo"])
     out = await chat.say("back")
@@ -133,7 +135,9 @@ async def test_skip_pause_resume_status_help(chat: Chat) -> None:
     assert "back: change your previous answer" in out and "And what needs to happen" in out
 
 
-async def test_a_reply_while_paused_resumes_and_is_kept(chat: Chat, memory_store: MemoryStore) -> None:
+async def test_a_reply_while_paused_resumes_and_is_kept(
+    chat: Chat, memory_store: MemoryStore
+) -> None:
     await chat.start("plan")
     await chat.say("pause")
     out = await chat.say("I want a calmer week")
@@ -160,7 +164,9 @@ async def test_stop_asks_first_then_keeps_everything_and_gives_the_report(
     assert record.state["answers"]["outcome"] == "I want a calmer week"
 
 
-async def test_an_answer_typed_at_the_stop_question_is_kept(chat: Chat, memory_store: MemoryStore) -> None:
+async def test_an_answer_typed_at_the_stop_question_is_kept(
+    chat: Chat, memory_store: MemoryStore
+) -> None:
     await chat.start("plan")
     await chat.say("stop")
     await chat.say("I want a calmer week")
@@ -266,9 +272,27 @@ async def test_seven_step_schedules_the_review_and_daily_visualisation(
 async def test_the_review_date_must_come_after_the_action(chat: Chat) -> None:
     await chat.start("seven-step")
     await chat.script(
-        ["ready", "ready", "e", "p", "t", "f", "r", "a", "nothing else", "1", "f", "o", "f", "a", "s"]
+        [
+            "ready",
+            "ready",
+            "e",
+            "p",
+            "t",
+            "f",
+            "r",
+            "a",
+            "nothing else",
+            "1",
+            "f",
+            "o",
+            "f",
+            "a",
+            "s",
+        ]
     )
-    await chat.script(["act", "nothing else", "7am", "nothing else", "Book it", "next Friday", "yes", "me"])
+    await chat.script(
+        ["act", "nothing else", "7am", "nothing else", "Book it", "next Friday", "yes", "me"]
+    )
     out = await chat.say("Tuesday")
     assert "That's before Friday 27 November" in out
 
@@ -278,7 +302,7 @@ async def test_checkin_updates_the_commitment_it_is_about(
 ) -> None:
     chat = Chat(coach, ann, place, clock)
     await chat.start("plan")
-    await chat.script(PLAN_TO_DATES + ["tomorrow", "yes", "Friday", "yes", "1"])
+    await chat.script([*PLAN_TO_DATES, "tomorrow", "yes", "Friday", "yes", "1"])
     commitment = min(memory_store.commitments.values(), key=lambda c: c.position)
     other_place = Place(platform="console", workspace="local", channel="terminal", thread="t2")
     checkin = Chat(coach, ann, other_place, clock)
@@ -307,7 +331,9 @@ async def test_an_unknown_method_is_a_friendly_reply(chat: Chat) -> None:
     assert "no method 'yoga'" in out and "plan" in out
 
 
-async def test_finished_sessions_do_not_take_more_answers(chat: Chat, memory_store: MemoryStore) -> None:
+async def test_finished_sessions_do_not_take_more_answers(
+    chat: Chat, memory_store: MemoryStore
+) -> None:
     await chat.start("plan")
     await chat.say("stop")
     await chat.say("yes")
@@ -317,7 +343,13 @@ async def test_finished_sessions_do_not_take_more_answers(chat: Chat, memory_sto
 
 @pytest.mark.parametrize(
     ("text", "word"),
-    [("back", "back"), ("/Skip", "skip"), ("Pause.", "pause"), ("I want to stop smoking", None), ("stopping", None)],
+    [
+        ("back", "back"),
+        ("/Skip", "skip"),
+        ("Pause.", "pause"),
+        ("I want to stop smoking", None),
+        ("stopping", None),
+    ],
 )
 def test_command_words(text: str, word: str | None) -> None:
     assert command_word(text) == word

@@ -1,0 +1,149 @@
+"""The `breakthrough` command as a person runs it: real subprocesses, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLAN_LINES = [
+    "I want the beta launched by March",
+    "I need a landing page",
+    "Recruit 20 testers",
+    "nothing else",
+    "2",
+    "Finding testers",
+    "1",
+    "1",
+    "tomorrow",
+    "yes",
+    "in two weeks",
+    "yes",
+    "3",
+]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["BREAKTHROUGH_DATA_DIR"] = str(tmp_path / "data")
+    env["BREAKTHROUGH_TZ"] = "Europe/London"
+    env.pop("BREAKTHROUGH_DATABASE_URL", None)
+    return env
+
+
+def _cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bots.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_piped_plan_session_ends_with_plan_report_picture_and_commitments(tmp_path: Path) -> None:
+    run = _cli(
+        tmp_path, "console", "plan", "Launch", "the", "beta", stdin="\n".join(PLAN_LINES) + "\n"
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "What would you like to happen in this situation?" in out
+    assert "[ ] 1. Recruit 20 testers" in out
+    assert "# Breakthrough Action Plan" in out
+    saved = sorted((tmp_path / "data" / "files").rglob("*"))
+    assert any(p.suffix == ".md" for p in saved) and any(p.suffix == ".png" for p in saved)
+    assert next(p for p in saved if p.suffix == ".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    report = _cli(tmp_path, "report")
+    assert report.returncode == 0 and "# Breakthrough Action Plan" in report.stdout
+    assert "Recruit 20 testers" in report.stdout
+
+    sessions = _cli(tmp_path, "sessions")
+    assert (
+        "plan" in sessions.stdout
+        and "done" in sessions.stdout
+        and "Launch the beta" in sessions.stdout
+    )
+
+    commitments = _cli(tmp_path, "commitments")
+    assert (
+        "Recruit 20 testers" in commitments.stdout and "I need a landing page" in commitments.stdout
+    )
+
+
+def test_end_of_input_keeps_the_session_for_later(tmp_path: Path) -> None:
+    run = _cli(tmp_path, "console", "plan", stdin="I want a calmer week\n")
+    assert run.returncode == 0
+    assert "Your session is saved" in run.stdout
+    again = _cli(tmp_path, "console", stdin="1\n")
+    assert "Resume plan" in again.stdout
+    assert "And what needs to happen for \u201ca calmer week\u201d to happen?" in again.stdout
+
+
+def test_methods_list_and_check(tmp_path: Path) -> None:
+    listed = _cli(tmp_path, "methods", "list")
+    assert listed.returncode == 0
+    for name in ("plan", "seven-step", "session", "checkin"):
+        assert name in listed.stdout
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(
+        "id: broken\ntitle: B\nsummary: s\nphases: []\nreport: {title: t, sections: []}\n"
+    )
+    checked = _cli(tmp_path, "methods", "check", str(bad))
+    assert checked.returncode == 1
+    assert f"{bad}:4:" in checked.stderr and "phases" in checked.stderr
+    good = _cli(tmp_path, "methods", "check")
+    assert good.returncode == 0 and "plan.yaml: ok" in good.stdout
+
+
+def test_an_unknown_method_or_zone_is_a_clear_error(tmp_path: Path) -> None:
+    run = _cli(tmp_path, "console", "yoga")
+    assert run.returncode == 2 and "no method called 'yoga'" in run.stderr
+    run = _cli(tmp_path, "--tz", "Mars/Olympus", "sessions")
+    assert run.returncode == 2 and "Mars/Olympus" in run.stderr
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str) -> str:
+    seen = ""
+    while marker not in seen:
+        chunk = await asyncio.wait_for(stream.read(4096), timeout=60)
+        if not chunk:
+            break
+        seen += chunk.decode()
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "console",
+        "plan",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=_env(tmp_path),
+    )
+    assert proc.stdin and proc.stdout
+    await _read_until(proc.stdout, "What would you like to happen")
+    proc.stdin.write(b"I want the beta launched\nI need a landing page\nRecruit testers\n")
+    await proc.stdin.drain()
+    shown = await _read_until(proc.stdout, "Recruit testers. And what else")
+    assert "Recruit testers. And what else" in shown
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+
+    resumed = _cli(tmp_path, "console", stdin="1\nnothing else\n")
+    assert "Recruit testers. And what else needs to happen" in resumed.stdout
+    assert (
+        "What needs to happen first for \u201cthe beta launched\u201d to happen?" in resumed.stdout
+    )
+    assert "1) I need a landing page" in resumed.stdout and "2) Recruit testers" in resumed.stdout
