@@ -44,7 +44,9 @@ def _check_final(result: dict[str, Any], expected: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
-async def test_transcript_through_every_adapter(path: Path, methods: MethodLibrary, tmp_path: Path) -> None:
+async def test_transcript_through_every_adapter(
+    path: Path, methods: MethodLibrary, tmp_path: Path
+) -> None:
     transcript = load_transcript(path)
     finals = {}
 
@@ -57,7 +59,9 @@ async def test_transcript_through_every_adapter(path: Path, methods: MethodLibra
     async def handle(inbound: Inbound) -> list[Intent]:
         return (await coach.handle(inbound)).intents
 
-    await run_transcript(transcript, EngineDriver(handle, actor=_actor(transcript.tz), place=place, clock=clock))
+    await run_transcript(
+        transcript, EngineDriver(handle, actor=_actor(transcript.tz), place=place, clock=clock)
+    )
     finals["engine"] = await _final(store)
 
     # The console adapter.
