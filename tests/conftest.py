@@ -36,7 +36,9 @@ def coach(memory_store: MemoryStore, methods: MethodLibrary) -> Coach:
 
 @pytest.fixture
 def ann() -> Actor:
-    return Actor(platform="console", workspace="local", user_id="ann", display_name="Ann", tz="Europe/London")
+    return Actor(
+        platform="console", workspace="local", user_id="ann", display_name="Ann", tz="Europe/London"
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from core.methods.loader import MethodError, MethodLibrary, builtin_method_files, check_file, load_text
+from core.methods.loader import (
+    MethodError,
+    MethodLibrary,
+    builtin_method_files,
+    check_file,
+    load_text,
+)
 
 PLAN_DOC_QUESTIONS = [
     "What would you like to happen in this situation?",
@@ -83,7 +89,11 @@ def test_a_minimal_method_loads() -> None:
         (GOOD.replace("kind: ask", "kind: asks"), 8, "kind"),
         (GOOD.replace("prompt: What do you want?", "prompt: What about {later}?"), 9, "{later}"),
         (GOOD.replace("report: main", "report: nowhere"), 10, "nowhere"),
-        (GOOD.replace("        report: main\n", "        report: main\n        colour: red\n"), 11, "colour"),
+        (
+            GOOD.replace("        report: main\n", "        report: main\n        colour: red\n"),
+            11,
+            "colour",
+        ),
         (GOOD.replace("title: Tiny\nsummary", "title: [unclosed\nsummary"), 3, "YAML"),
         (GOOD.replace("      - id: wish\n", "      - id: wish\n        source: x\n"), 7, "source"),
     ],
