@@ -14,8 +14,7 @@ from core.store.engine import (
     make_engine,
 )
 from core.store.errors import UnsupportedDatabase
-
-from .databases import Database
+from tests.databases import Database
 
 
 async def _pragma(url: str, name: str) -> object:

@@ -21,8 +21,7 @@ from core.store.migrate import (
     head_revision,
     upgrade,
 )
-
-from .databases import Database
+from tests.databases import Database
 
 TABLES = {"alembic_version", "people", "sessions", "commitments", "followups"}
 

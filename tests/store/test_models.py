@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection
 from core.store.errors import InvalidRecord
 from core.store.migrate import upgrade
 from core.store.models import Base, UTCDateTime, commitments, sessions
+from tests.databases import Database
 
-from .databases import Database
 from .records import T0
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -16,8 +16,8 @@ from core.ports import SessionRecord
 from core.store.errors import InvalidRecord, ReadFailed, StoreClosed, StoreError, WriteFailed
 from core.store.migrate import upgrade
 from core.store.repository import PersonRecord, SqlStore
+from tests.databases import Database
 
-from .databases import Database
 from .records import T0, commitment, followup, session
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -13,6 +13,7 @@ from core.dialogue.intents import Intent
 from core.dialogue.model import Actor, Place
 from core.methods.loader import MethodLibrary
 from core.testing import EngineDriver, FakeClock, MemoryStore, load_transcript, run_transcript
+from tests.databases import Database
 from tests.transcripts.drivers import ConsoleDriver
 
 HERE = Path(__file__).parent
@@ -77,3 +78,38 @@ async def test_transcript_through_every_adapter(
 
     _check_final(finals["engine"], transcript.final)
     assert finals["console"] == finals["engine"]
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
+async def test_transcript_persisted_in_the_database(
+    path: Path, methods: MethodLibrary, database: Database
+) -> None:
+    """The same conversation over a real database (SQLite and PostgreSQL) ends the same."""
+    transcript = load_transcript(path)
+    store = await database.open_store()
+    try:
+        coach = Coach(store=store, methods=methods)
+        clock = FakeClock(transcript.start)
+        place = Place(platform="console", workspace="local", channel="terminal", thread="t")
+
+        async def handle(inbound: Inbound) -> list[Intent]:
+            return (await coach.handle(inbound)).intents
+
+        driver = EngineDriver(handle, actor=_actor(transcript.tz), place=place, clock=clock)
+        await run_transcript(transcript, driver)
+        (session,) = await store.list_sessions()
+        commitments = await store.list_commitments(session_id=session.id)
+        followups = await store.list_followups(session_id=session.id)
+        _check_final(
+            {
+                "status": session.status,
+                "commitments": [
+                    (c.text, c.due_at) for c in sorted(commitments, key=lambda c: c.position)
+                ],
+                "followups": sorted(f.kind for f in followups),
+            },
+            transcript.final,
+        )
+        assert all(c.due_at.tzinfo is not None for c in commitments)
+    finally:
+        await store.close()
