@@ -59,7 +59,7 @@ def long_date(
     with_time: bool = False,
     weekday: bool = True,
 ) -> str:
-    """"Friday 27 November", with " 2027" unless the year is ``year``, and " at 15:00"."""
+    """ "Friday 27 November", with " 2027" unless the year is ``year``, and " at 15:00"."""
     local = to_zone(moment, tz)
     text = f"{local.day} {_MONTHS[local.month - 1]}"
     if weekday:
@@ -72,7 +72,7 @@ def long_date(
 
 
 def short_date(moment: datetime, tz: tzinfo, *, year: int | None = None) -> str:
-    """"Fri 27 Nov" (with the year when it is not ``year``): fits on a picture's box."""
+    """ "Fri 27 Nov" (with the year when it is not ``year``): fits on a picture's box."""
     local = to_zone(moment, tz)
     text = f"{_DAYS[local.weekday()][:3]} {local.day} {_MONTHS[local.month - 1][:3]}"
     if year is not None and local.year != year:

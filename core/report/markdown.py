@@ -84,9 +84,13 @@ def _cell(text: str) -> str:
 
 
 def _item(marker: str, text: str, indent: str = "") -> list[str]:
-    """A list item whose later lines are indented, so a multi-line answer stays inside it."""
+    """A list item whose later lines are indented, so a multi-line answer stays inside it.
+
+    Later lines line up with the item's content ("- [ ] x" continues under "[", two
+    spaces in): indenting them further would turn a second paragraph into a code block.
+    """
     first, *rest = text.strip().splitlines() or [""]
-    pad = indent + " " * (len(marker) + 1)
+    pad = indent + " " * (len(marker.split(" ", 1)[0]) + 1)
     return [f"{indent}{marker} {first}"] + [f"{pad}{line}" if line.strip() else "" for line in rest]
 
 
@@ -191,7 +195,9 @@ class _Renderer:
         parts: list[str] = []
         for element in value:
             if isinstance(element, EachAnswer):
-                parts.append(f"{_one_line(element.item)}: {_one_line(self.each_value(element.value))}")
+                parts.append(
+                    f"{_one_line(element.item)}: {_one_line(self.each_value(element.value))}"
+                )
             else:
                 parts.append(_one_line(element))
         return ("; " if isinstance(value[0], EachAnswer) else ", ").join(parts)

@@ -4,7 +4,8 @@ The PLAN method asks how the person wants to record their plan; "a flow chart" a
 "a mind map" are sent as a PNG beside the Markdown report. Only Pillow is used, with
 its bundled scalable font (``ImageFont.load_default(size=...)``, Pillow >= 10.1), so
 the picture looks the same on a laptop, in CI and in the container, and needs neither
-font files nor system binaries. The same input always gives the same bytes.
+font files nor system binaries. With a given Pillow, the same input gives the same bytes
+(no timestamps, no randomness), so a re-sent plan is recognisably the same file.
 
 That bundled font covers ASCII and a few typographic marks only: other characters are
 spelled with the nearest letters it has ("é" becomes "e", "—" becomes "-"), and what
@@ -139,14 +140,16 @@ def picture_alt(
     Sent as the image's alt text (Slack) or attachment description (Discord); ``limit``
     keeps it under the platform's cap, cutting at a step and saying how many are left.
     """
+    if style not in ("flowchart", "mindmap"):
+        raise PictureStyleError(f"no picture style called {style!r}; use flowchart or mindmap")
     zone_ = zone(tz)
     goal = " ".join(outcome.split())
     kind = "Flow chart" if style == "flowchart" else "Mind map"
     link = "towards" if style == "flowchart" else "around"
     count = len(steps)
     if count == 0:
-        head = f"{kind} of a plan {link} {goal}: no steps yet." if goal else f"{kind}: no steps yet."
-        return _cut(head, limit)
+        plan = f" of a plan {link} {goal}" if goal else ""
+        return _cut(f"{kind}{plan}: no steps yet.", limit)
     noun = "step" if count == 1 else "steps"
     head = f"{kind} of {count} {noun} {link} {goal}: " if goal else f"{kind} of {count} {noun}: "
     year = _reference_year(steps, zone_)
@@ -351,6 +354,17 @@ def _draw_box(
     draw.text((tx, ty + 2), box.date, font=kind.small, fill=_MUTED)
 
 
+def _note(draw: ImageDraw.ImageDraw, rect: _Rect, lines: Sequence[str], kind: _Type) -> None:
+    """A grey box with a centred message: what is drawn where steps would be."""
+    draw.rounded_rectangle(rect, radius=_RADIUS, fill=_NOTE_FILL, outline=_NOTE_LINE, width=2)
+    centre_x = (rect[0] + rect[2]) / 2
+    _text_block(draw, lines, centre_x, rect[1] + _PAD - 2, kind.text, kind.text_size, _MUTED)
+
+
+def _centred(box: _Box, cx: float, cy: float) -> _Rect:
+    return (cx - box.width / 2, cy - box.height / 2, cx + box.width / 2, cy + box.height / 2)
+
+
 def _text_block(
     draw: ImageDraw.ImageDraw,
     lines: Sequence[str],
@@ -485,13 +499,14 @@ def _draw_flow_item(
         return
     bottom = y + box.height
     if placed.kind == "note":
-        draw.rounded_rectangle(
-            (x, y, x + box.width, bottom), radius=_RADIUS, fill=_NOTE_FILL, outline=_NOTE_LINE, width=2
-        )
-        _text_block(draw, box.lines, x + box.width / 2, y + _PAD - 2, kind.text, kind.text_size, _MUTED)
+        _note(draw, (x, y, x + box.width, bottom), box.lines, kind)
         return
     draw.rounded_rectangle(
-        (x, y, x + box.width, bottom), radius=_RADIUS * 2, fill=_OUTCOME_FILL, outline=_OUTCOME_LINE, width=3
+        (x, y, x + box.width, bottom),
+        radius=_RADIUS * 2,
+        fill=_OUTCOME_FILL,
+        outline=_OUTCOME_LINE,
+        width=3,
     )
     label = "OUTCOME"
     draw.text(
@@ -568,11 +583,8 @@ def _mindmap(outcome: str, steps: Sequence[_StepText]) -> Image.Image:
         draw, lines, ox, oy - block_h / 2, centre_font, centre_size, _INK if outcome else _MUTED
     )
     if not boxes:
-        l, t, r, b = rects[0]
-        draw.rounded_rectangle(
-            (ox + l, oy + t, ox + r, oy + b), radius=_RADIUS, fill=_NOTE_FILL, outline=_NOTE_LINE, width=2
-        )
-        _text_block(draw, note_lines, ox, oy + t + _PAD - 2, kind.text, kind.text_size, _MUTED)
+        x0, y0, x1, y1 = rects[0]
+        _note(draw, (ox + x0, oy + y0, ox + x1, oy + y1), note_lines, kind)
         return image
     for n, (box, rect) in enumerate(zip(boxes, rects, strict=True)):
         colour, fill = _BRANCHES[n % len(_BRANCHES)]
@@ -583,25 +595,41 @@ def _mindmap(outcome: str, steps: Sequence[_StepText]) -> Image.Image:
 def _arrange(boxes: Sequence[_Box], rx: float, ry: float) -> list[_Rect]:
     """Box positions around the centre, clockwise from the top, as close in as they fit.
 
-    Each box moves out along its own ray until it touches neither the centre, nor a box
-    placed before it, nor a branch line (its own line must not run under another box,
-    and no earlier line may run under it). Neighbours that collide end up alternating
-    between an inner and an outer ring, and only the boxes that need room move out.
+    Boxes sit on a ring; a box that would touch one placed before it (or sit on its
+    branch line, or have its own line run under it) moves out along its ray, by up to
+    about a box's height. Neighbours that collide so alternate between an inner and an
+    outer ring. When a box finds no room that way, the whole ring grows and all boxes are
+    placed again; a large enough ring always fits, so this ends.
     """
     count = len(boxes)
-    centre: _Rect = (-rx - 24, -ry - 24, rx + 24, ry + 24)
+    if not count:
+        return []
+    centre: _Rect = (-rx - 36, -ry - 36, rx + 36, ry + 36)
+    push = max(b.height for b in boxes) + 60
+    base = 40.0
+    while True:
+        rects = _ring(boxes, count, base, push, centre)
+        if rects is not None:
+            return rects
+        base += 12
+
+
+def _ring(
+    boxes: Sequence[_Box], count: int, base: float, push: float, centre: _Rect
+) -> list[_Rect] | None:
     rects: list[_Rect] = []
     for n, box in enumerate(boxes):
         angle = -math.pi / 2 + 2 * math.pi * n / count
         dx, dy = _STRETCH * math.cos(angle), math.sin(angle)
-        radius = 0.0
+        radius = base
         while True:
-            cx, cy = radius * dx, radius * dy
-            rect = (cx - box.width / 2, cy - box.height / 2, cx + box.width / 2, cy + box.height / 2)
+            rect = _centred(box, radius * dx, radius * dy)
             if _free(rect, rects, centre):
+                rects.append(rect)
                 break
             radius += 6
-        rects.append(rect)
+            if radius > base + push and not _overlap(rect, centre, 0):
+                return None
     return rects
 
 

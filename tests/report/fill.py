@@ -11,7 +11,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.methods.schema import Condition, MethodSpec, StepSpec
-from core.report.model import Answer, DateAnswer, EachAnswer, ReportInput
+from core.report.model import (
+    Answer,
+    DateAnswer,
+    EachAnswer,
+    FollowUpLine,
+    MomentRecord,
+    ReportInput,
+)
 
 __all__ = ["START", "TZ", "answer_text", "full_answers", "report_input"]
 
@@ -76,9 +83,7 @@ def _answer(step: StepSpec, answers: Mapping[str, Answer], choices: Mapping[str,
     return [EachAnswer(item=item, value=f"Handle {item} calmly") for item in items]
 
 
-def full_answers(
-    method: MethodSpec, choices: Mapping[str, str] | None = None
-) -> dict[str, Answer]:
+def full_answers(method: MethodSpec, choices: Mapping[str, str] | None = None) -> dict[str, Answer]:
     """An answer for every step that would run, choosing ``choices[step_id]`` for choices."""
     answers: dict[str, Answer] = {}
     for step in method.steps:
@@ -93,15 +98,22 @@ def report_input(
     answers: dict[str, Answer],
     *,
     status: str = "done",
-    **extra: object,
+    topic: str = "Finish the garden shed",
+    tz: str = TZ,
+    started_at: datetime = START,
+    moments: tuple[MomentRecord, ...] = (),
+    followups: tuple[FollowUpLine, ...] = (),
+    commitment_count: int = 0,
 ) -> ReportInput:
-    """A report input for ``method`` started at :data:`START` in :data:`TZ`."""
+    """A report input for ``method``, by default started at :data:`START` in :data:`TZ`."""
     return ReportInput(
         method_id=method.id,
-        topic="Finish the garden shed",
-        tz=TZ,
-        started_at=START,
+        topic=topic,
+        tz=tz,
+        started_at=started_at,
         status=status,
         answers=answers,
-        **extra,  # type: ignore[arg-type]
+        moments=moments,
+        followups=followups,
+        commitment_count=commitment_count,
     )
