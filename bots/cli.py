@@ -21,7 +21,7 @@ from core.dialogue.state import SessionState
 from core.language import UnknownTimeZone, read_back, zone
 from core.methods.loader import MethodError, MethodLibrary, builtin_method_files, check_file
 from core.ports import SystemClock
-from core.report.markdown import render_report
+from core.report import render_report
 from core.store.errors import StoreError
 from core.store.repository import SqlStore
 
