@@ -43,7 +43,7 @@ class ConsoleRenderer:
 
     def render_one(self, intent: Intent, *, session_id: str | None = None) -> str:
         if isinstance(intent, Say):
-            return _wrap(intent.text)
+            return "\n" + _wrap(intent.text)
         if isinstance(intent, Ask):
             out = ["", _wrap(intent.prompt)]
             for i, choice in enumerate(intent.choices, 1):
