@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.dialogue.intents import Ask, Document, Image, Intent, Say, ShowPlan
 from core.language import read_back, zone
+from core.report import render_picture
 
 __all__ = ["ConsoleRenderer"]
 
@@ -65,7 +66,7 @@ class ConsoleRenderer:
             path = self._save(intent.filename, intent.markdown.encode("utf-8"), session_id)
             return f"\n{intent.markdown.rstrip()}\n\n{intent.title} saved to {path}"
         if isinstance(intent, Image):
-            path = self._save(intent.filename, intent.png, session_id)
+            path = self._save(intent.filename, render_picture(intent.picture), session_id)
             return f"Picture ({intent.alt}) saved to {path}"
         raise TypeError(f"cannot show {intent!r}")
 

@@ -27,6 +27,7 @@ from core.dialogue.intents import (
     Document,
     Image,
     Intent,
+    PlanPicture,
     PlanStep,
     Say,
     ShowPlan,
@@ -58,7 +59,7 @@ from core.report.model import (
     MomentRecord,
     ReportInput,
 )
-from core.report.picture import picture_alt, plan_picture
+from core.report.picture import picture_alt
 
 __all__ = ["Engine", "EngineError", "Turn", "command_word", "report_input"]
 
@@ -845,15 +846,18 @@ class Engine:
         if plan_steps and record in ("flowchart", "mindmap"):
             outcome = self._outcome(ctx)
             pairs = [(s.text, s.due) for s in plan_steps]
+            local_day = state.started_at.astimezone(zone(state.tz)).date().isoformat()
             style: Literal["flowchart", "mindmap"] = (
                 "flowchart" if record == "flowchart" else "mindmap"
             )
             ctx.turn.intents.append(
                 Image(
                     to=state.place,
-                    png=plan_picture(outcome=outcome, steps=pairs, style=style, tz=state.tz),
+                    picture=PlanPicture(
+                        outcome=outcome, steps=tuple(pairs), style=style, tz=state.tz
+                    ),
                     alt=picture_alt(outcome=outcome, steps=pairs, style=style, tz=state.tz),
-                    filename=f"plan-{state.started_at.astimezone(zone(state.tz)).date().isoformat()}-{style}.png",
+                    filename=f"plan-{local_day}-{style}.png",
                 )
             )
 

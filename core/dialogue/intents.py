@@ -7,7 +7,7 @@ session's place, or a person's direct messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -21,6 +21,7 @@ __all__ = [
     "Document",
     "Image",
     "Intent",
+    "PlanPicture",
     "PlanStep",
     "Say",
     "ShowPlan",
@@ -103,11 +104,26 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlanPicture:
+    """What a plan picture shows; :func:`core.report.render_picture` draws it as a PNG.
+
+    A description rather than the pixels, because drawing and encoding a PNG costs
+    ~10 ms of CPU: an adapter draws it when it delivers the picture (in a worker, off the
+    path of the turn), not inside the turn that every other message waits behind.
+    """
+
+    outcome: str
+    steps: tuple[tuple[str, datetime | None], ...]
+    style: Literal["flowchart", "mindmap"]
+    tz: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Image:
-    """A PNG picture, such as the plan as a flow chart; ``alt`` describes it in words."""
+    """A picture, such as the plan as a flow chart; ``alt`` describes it in words."""
 
     to: Destination
-    png: bytes = field(repr=False)
+    picture: PlanPicture
     alt: str
     filename: str
 

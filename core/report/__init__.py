@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.report.errors import PictureStyleError, ReportError
 from core.report.markdown import render_report, report_filename
-from core.report.picture import PictureStyle, picture_alt, plan_picture
+from core.report.picture import PictureStyle, picture_alt, plan_picture, render_picture
 
 __all__ = [
     "PictureStyle",
@@ -17,6 +17,7 @@ __all__ = [
     "ReportError",
     "picture_alt",
     "plan_picture",
+    "render_picture",
     "render_report",
     "report_filename",
 ]

@@ -10,7 +10,10 @@ failing at once. PostgreSQL (asyncpg) needs nothing special.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +113,37 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(dbapi_connection, cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(dbapi_connection: Any, cursor: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection is doing the same.
+
+    On a file still in rollback mode (a fresh one), the pragma reads page 1 under a shared
+    lock, then promotes it to a write lock to mark the header as WAL. SQLite does not call
+    the busy handler for a promotion from a shared lock, since waiting could deadlock
+    (https://sqlite.org/c3ref/busy_handler.html): when several connections open a fresh
+    file together, those that lose the race fail at once with SQLITE_BUSY whatever the
+    busy timeout. So we wait here instead, until the busy timeout. Once the header says
+    WAL the pragma writes nothing and cannot fail this way, so retries happen only on a
+    brand-new database. The sleep goes through the event loop (``run_async``), which
+    may meanwhile be running the connection that holds the lock.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            # The primary code, so SQLITE_BUSY_RECOVERY and the like count too.
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        _log.debug("database busy while switching to WAL; retrying in %.3fs", delay)
+        dbapi_connection.run_async(lambda _driver, pause=delay: asyncio.sleep(pause))
+        delay = min(delay * 2, 0.05)

@@ -8,6 +8,7 @@ from core.dialogue.coach import Coach
 from core.dialogue.engine import command_word
 from core.dialogue.intents import Ask, Document, Image, ShowPlan
 from core.dialogue.model import Actor, Place
+from core.report import render_picture
 from core.testing import FakeClock, MemoryStore
 from tests.dialogue.helpers import Chat
 
@@ -52,6 +53,10 @@ async def test_a_full_plan_gives_an_ordered_dated_plan_report_and_commitments(
     await chat.say("flow chart")
     kinds = [type(i) for i in chat.last]
     assert ShowPlan in kinds and Document in kinds and Image in kinds
+    image = next(i for i in chat.last if isinstance(i, Image))
+    assert image.picture.style == "flowchart"
+    assert render_picture(image.picture)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Flow chart of 2 steps" in image.alt
     plan = next(i for i in chat.last if isinstance(i, ShowPlan))
     assert [s.text for s in plan.steps] == ["Recruit 20 testers", "I need a landing page"]
     assert [s.due.date().isoformat() for s in plan.steps if s.due] == ["2026-11-27", "2026-12-05"]
