@@ -88,7 +88,7 @@ class Coach:
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
             state = SessionState.from_json(record.state)
             turn = self.engine.handle(state, event, now=inbound.at)
-            await self._save(turn, record.created_at)
+            await self._save(turn)
         return TurnResult(session_id=session_id, intents=turn.intents, finished=state.finished)
 
     async def _start(self, inbound: Inbound, event: Start) -> TurnResult:
@@ -112,10 +112,10 @@ class Coach:
         except UnknownTimeZone as exc:
             return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=str(exc))])
         async with self._lock(session_id):
-            await self._save(turn, inbound.at)
+            await self._save(turn)
         return TurnResult(session_id=session_id, intents=turn.intents, finished=turn.state.finished)
 
-    async def _save(self, turn: Turn, created_at: object) -> None:
+    async def _save(self, turn: Turn) -> None:
         state = turn.state
         now = state.updated_at
         record = SessionRecord(

@@ -428,11 +428,6 @@ class Engine:
             return
         self._present(ctx)
 
-    def _accept_say(
-        self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None
-    ) -> None:
-        ctx.skip_step()
-
     def _accept_pause(
         self, ctx: _TurnContext, step: StepSpec, text: str | None, _c: str | None
     ) -> None:
