@@ -64,7 +64,7 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag else key_node.value
+            key = _scalar(key_node)
             if key in out:
                 raise MethodError(
                     [
@@ -80,7 +80,12 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """A scalar's value, typed as YAML resolved it (``"yes"`` stays a string if quoted)."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def _line_for(loc: Iterable[str | int], lines: dict[Path_, int]) -> int:
