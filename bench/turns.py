@@ -11,8 +11,10 @@ one measurement's heap and page cache do not colour the next:
    turns, awaiting every reply before the next), through :class:`Coach` with
    :class:`SqlStore` on a SQLite file; every turn is committed before its reply
    returns. The same run with :class:`MemoryStore` (nothing durable) is the engine's
-   own cost, and a diagnostic run records the plan as a list instead of a flow chart
-   (no PNG is rendered) to show what the picture costs;
+   own cost. The last turn returns an :class:`Image` intent that describes the plan as a
+   flow chart; the adapter draws it on delivery, outside the turn. After the timed run,
+   a sample of those intents is drawn with :func:`render_picture` and the CPU time per
+   picture reported on its own;
 3. latency: one person runs ``--sessions`` sessions back to back, nothing else running;
 4. memory: RSS (and, in a second child, tracemalloc) before and after ``--people``
    people have each started a session and answered half of it.
@@ -56,8 +58,10 @@ _T_STDLIB = time.perf_counter()
 
 from core.dialogue.coach import Coach, TurnResult  # noqa: E402
 from core.dialogue.events import Inbound, Reply, Start  # noqa: E402
+from core.dialogue.intents import Image  # noqa: E402
 from core.dialogue.model import Actor, Place  # noqa: E402
 from core.methods.loader import MethodLibrary  # noqa: E402
+from core.report import render_picture  # noqa: E402
 from core.store.repository import SqlStore  # noqa: E402
 
 _T_CORE = time.perf_counter()
@@ -164,8 +168,11 @@ async def run_session(
     stop_after: int | None = None,
     pause: asyncio.Event | None = None,
     arrived: asyncio.Queue[int] | None = None,
+    pictures: list[Image] | None = None,
 ) -> str:
     """Play one ``plan`` session; return its id.
+
+    With ``pictures`` the :class:`Image` intents of the final turn are appended to it.
 
     With ``stop_after`` turns done the person reports to ``arrived`` and waits for
     ``pause`` to be set before carrying on (for the memory measurement).
@@ -205,6 +212,11 @@ async def run_session(
             latencies.append(timer() - began)
     if not result.finished:
         raise BenchFailure(f"person {person.index}: session {session_id} did not finish")
+    if pictures is not None:
+        images = [i for i in result.intents if isinstance(i, Image)]
+        if len(images) != 1:
+            raise BenchFailure(f"person {person.index}: final turn gave {len(images)} images")
+        pictures.append(images[0])
     clock.advance(timedelta(minutes=1))
     return session_id
 
@@ -415,7 +427,10 @@ async def phase_throughput(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     rss_before = rss_mb()
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(run_session(coach, p, latencies=latencies) for p in people))
+    pictures: list[Image] | None = [] if args.pictures else None
+    await asyncio.gather(
+        *(run_session(coach, p, latencies=latencies, pictures=pictures) for p in people)
+    )
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     turns = len(latencies)
@@ -434,6 +449,10 @@ async def phase_throughput(args: argparse.Namespace) -> dict[str, Any]:
     }
     if turns != len(people) * TURNS_PER_SESSION:
         raise BenchFailure(f"{turns} turns, expected {len(people) * TURNS_PER_SESSION}")
+    if pictures is not None:
+        if len(pictures) != len(people):
+            raise BenchFailure(f"{len(pictures)} pictures for {len(people)} sessions")
+        result["pictures"] = draw_pictures(pictures[: args.pictures])
     if sql is not None:
         assert db_path is not None
         stats = sql.stats
@@ -460,6 +479,33 @@ async def phase_throughput(args: argparse.Namespace) -> dict[str, Any]:
         assert memory is not None
         result["check"] = verify_memory_store(memory, people)
     return result
+
+
+def draw_pictures(images: Sequence[Image]) -> dict[str, Any]:
+    """Draw each picture as the adapter does on delivery; CPU ms per picture.
+
+    Outside the timed run: this is work the turn no longer does.
+    """
+    cpu_ms: list[float] = []
+    sizes: list[int] = []
+    for image in images:
+        cpu0 = time.process_time()
+        png = render_picture(image.picture)
+        cpu_ms.append((time.process_time() - cpu0) * 1000)
+        if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise BenchFailure(f"render_picture gave no PNG for {image.filename}")
+        sizes.append(len(png))
+    mean = statistics.fmean(cpu_ms)
+    return {
+        "drawn": len(images),
+        "style": images[0].picture.style,
+        "cpu_ms_mean": mean,
+        "cpu_ms_p50": percentile(cpu_ms, 50),
+        "cpu_ms_p99": percentile(cpu_ms, 99),
+        "cpu_ms_max": max(cpu_ms),
+        "cpu_ms_per_turn_amortised": mean / TURNS_PER_SESSION,
+        "png_kb_mean": statistics.fmean(sizes) / 1024,
+    }
 
 
 def _read_queries(store: SqlStore | None) -> int | None:
@@ -683,6 +729,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument(
+        "--draw",
+        type=int,
+        default=200,
+        help="pictures from the SQLite run drawn after it, as an adapter would (200)",
+    )
+    parser.add_argument(
         "--startup-runs", type=int, default=3, help="fresh processes per start-up figure (3)"
     )
     # Used by the parent to run one measurement in a child process.
@@ -694,12 +746,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--record", choices=sorted(RECORD_CHOICES), default="flowchart", help=argparse.SUPPRESS
     )
+    parser.add_argument("--pictures", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
         run_phase(args)
         return 0
-    if args.people < 1 or args.sessions < 1 or args.startup_runs < 1:
-        parser.error("--people, --sessions and --startup-runs must be at least 1")
+    if args.people < 1 or args.sessions < 1 or args.startup_runs < 1 or args.draw < 1:
+        parser.error("--people, --sessions, --startup-runs and --draw must be at least 1")
 
     temporary = args.db_dir is None
     db_dir: Path = Path(tempfile.mkdtemp(prefix="bench-turns-")) if temporary else args.db_dir
@@ -719,17 +772,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["startup"] = startup_runs(db_dir, args.startup_runs)
         progress(f"throughput, SQLite: {args.people} people x {TURNS_PER_SESSION} turns")
         results["throughput_sqlite"] = child(
-            "throughput", people=args.people, db_file=fresh_db(db_dir, "throughput.db")
+            "throughput",
+            people=args.people,
+            pictures=args.draw,
+            db_file=fresh_db(db_dir, "throughput.db"),
         )
         progress("throughput, MemoryStore (not durable)")
         results["throughput_memory"] = child("throughput", people=args.people, store="memory")
-        progress("throughput, SQLite, plan recorded as a list (diagnostic: no PNG)")
-        results["throughput_sqlite_list"] = child(
-            "throughput",
-            people=args.people,
-            record="list",
-            db_file=fresh_db(db_dir, "throughput-list.db"),
-        )
         progress(f"latency: one person, {args.sessions} sessions")
         results["latency"] = child(
             "latency", sessions=args.sessions, db_file=fresh_db(db_dir, "latency.db")
@@ -793,7 +842,6 @@ def report(r: dict[str, Any]) -> str:
     for key, label in (
         ("throughput_sqlite", "SQLite file, durable (the benchmark)"),
         ("throughput_memory", "MemoryStore, NOT durable (baseline)"),
-        ("throughput_sqlite_list", "SQLite, plan as a list: no PNG (diag.)"),
     ):
         t = r[key]
         lines.append(
@@ -813,6 +861,14 @@ def report(r: dict[str, Any]) -> str:
         f"  checked: {t['check']['sessions_done']}/{r['people']} sessions done with "
         f"{t['check']['commitments']} commitments (3 each) read back from the file; "
         f"journal_mode={p['journal_mode']}, synchronous={p['synchronous']} (1 = NORMAL)"
+    )
+    pic = t["pictures"]
+    lines.append(
+        f"  picture, drawn by the adapter on delivery, outside the turn ({pic['drawn']} "
+        f"{pic['style']} Image intents of this run, render_picture after it): "
+        f"{pic['cpu_ms_mean']:.2f} CPU ms mean, p99 {pic['cpu_ms_p99']:.2f} ms, PNG "
+        f"{pic['png_kb_mean']:.0f} KB; {pic['cpu_ms_per_turn_amortised']:.3f} ms per turn "
+        f"if every session draws its picture"
     )
     lines.append("")
 
