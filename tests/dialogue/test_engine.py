@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from core.dialogue.coach import Coach
@@ -269,7 +271,9 @@ async def test_seven_step_schedules_the_review_and_daily_visualisation(
     kinds = {f.kind: f for f in memory_store.followups.values()}
     assert kinds["review"].due_at.date().isoformat() == "2026-11-27"
     assert kinds["visualisation"].recurrence == "daily"
-    assert kinds["visualisation"].due_at.astimezone().hour is not None
+    visualise_at = kinds["visualisation"].due_at.astimezone(ZoneInfo("Europe/London"))
+    assert (visualise_at.hour, visualise_at.minute) == (7, 0)
+    assert visualise_at.date().isoformat() == "2026-11-22"  # the next 07:00 after the session
     commitments = list(memory_store.commitments.values())
     assert [c.text for c in commitments] == ["Book the meeting"]
 
