@@ -125,8 +125,7 @@ def _holds(cond: Condition, answers: dict[str, Any]) -> bool:
 class _TurnContext:
     """The working set of a single turn: state, method, time, and the intents so far."""
 
-    def __init__(self, engine: Engine, state: SessionState, method: MethodSpec, now: datetime):
-        self.engine = engine
+    def __init__(self, state: SessionState, method: MethodSpec, now: datetime) -> None:
         self.state = state
         self.method = method
         self.now = now
@@ -212,7 +211,7 @@ class Engine:
             updated_at=now,
             context=dict(event.context),
         )
-        ctx = _TurnContext(self, state, method, now)
+        ctx = _TurnContext(state, method, now)
         header = method.title
         if state.topic:
             header += f": {fill('{topic}', state, {})}"
@@ -224,7 +223,7 @@ class Engine:
     def handle(self, state: SessionState, event: Event, *, now: datetime) -> Turn:
         """Apply one event to a loaded session."""
         method = self.methods.get(state.method)
-        ctx = _TurnContext(self, state, method, now)
+        ctx = _TurnContext(state, method, now)
         state.turns += 1
         state.updated_at = now
         if isinstance(event, Start):

@@ -47,7 +47,6 @@ def date_answer(value: Any) -> datetime | None:
 
 
 def _as_words(value: Any, state: SessionState, shift: bool, spec: str = "") -> str:
-    words: str
     if value is None:
         return ""
     if isinstance(value, dict) and "due" in value:
@@ -55,8 +54,7 @@ def _as_words(value: Any, state: SessionState, shift: bool, spec: str = "") -> s
         return read_back(due, now=state.started_at, has_time=bool(value.get("has_time")))
     if isinstance(value, list):
         parts = [_as_words(v["item"] if isinstance(v, dict) else v, state, shift) for v in value]
-        words = ", ".join(p for p in parts if p)
-        return words
+        return ", ".join(p for p in parts if p)
     words = wish(str(value)) if spec == "wish" else str(value)
     return echo(words) if shift else " ".join(words.split())
 
