@@ -10,18 +10,26 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
-from adapters.console.app import ConsoleApp, console_actor
+from adapters.console.app import PLATFORM, WORKSPACE, ConsoleApp, console_actor
+from adapters.console.messenger import ConsoleMessenger
+from adapters.console.render import ConsoleRenderer
+from bots.runtime import Runtime, methods_for
 from bots.settings import Settings
-from core.dialogue.coach import Coach
 from core.dialogue.engine import report_input
+from core.dialogue.model import Actor
 from core.dialogue.state import SessionState
 from core.language import UnknownTimeZone, read_back, zone
-from core.methods.loader import MethodError, MethodLibrary, builtin_method_files, check_file
-from core.ports import SystemClock
+from core.methods.loader import MethodError, builtin_method_files, check_file
+from core.ports import Clock, SystemClock
 from core.report import render_report
+from core.schedule.accountability import describe_nudge
+from core.schedule.compose import partner_action_id
+from core.schedule.timer import ScaledClock
 from core.store.errors import StoreError
 from core.store.repository import SqlStore
 
@@ -43,11 +51,32 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, metavar="DIR", help="where data and files are kept"
     )
     parser.add_argument("--tz", metavar="ZONE", help="your time zone, e.g. Europe/London")
+    parser.add_argument(
+        "--user", metavar="NAME", help="act as another person at this terminal (partner demos)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     console = sub.add_parser("console", help="run a coaching session in this terminal")
     console.add_argument("method", nargs="?", help="plan, seven-step, session or checkin")
     console.add_argument("topic", nargs="*", help="what the session is about (optional)")
+    _clock_options(console)
+
+    nudges = sub.add_parser("nudges", help="list upcoming nudges")
+    nudges.add_argument("--all", action="store_true", help="everyone's, not just yours")
+    nudges.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    settings = sub.add_parser("settings", help="show or change your nudge settings")
+    settings.add_argument("setting", nargs="*", help='e.g. "quiet 21:00-08:00" or "days mon-fri"')
+
+    partner = sub.add_parser("partner", help="your accountability partner")
+    partner.add_argument(
+        "action", nargs="?", choices=("invite", "end", "accept", "decline"), help="what to do"
+    )
+    partner.add_argument("name", nargs="?", help="who: the partner to invite, or who invited you")
+
+    dispatch = sub.add_parser("dispatch", help="deliver due nudges to this terminal")
+    dispatch.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    _clock_options(dispatch)
 
     methods = sub.add_parser("methods", help="list the coaching methods or check a method file")
     msub = methods.add_subparsers(dest="methods_command", metavar="ACTION")
@@ -65,6 +94,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _clock_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="run time N times faster to watch a plan's nudges arrive "
+        "(uses a throwaway database unless --db is given)",
+    )
+    parser.add_argument(
+        "--clock-start",
+        type=datetime.fromisoformat,
+        metavar="WHEN",
+        help="start the clock at this ISO time (with a zone), for demos and tests",
+    )
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    speed = getattr(args, "clock_speed", 1.0)
+    start = getattr(args, "clock_start", None)
+    if speed <= 0:
+        raise SystemExit("--clock-speed must be more than 0")
+    if start is not None and (start.tzinfo is None or start.utcoffset() is None):
+        raise SystemExit("--clock-start needs a time zone, e.g. 2026-11-21T09:00:00+00:00")
+    if speed == 1.0 and start is None:
+        return SystemClock()
+    return ScaledClock(speed, start=start)
+
+
+def _me(args: argparse.Namespace, settings: Settings) -> Actor:
+    if getattr(args, "user", None):
+        return Actor(
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            user_id=args.user,
+            display_name=args.user,
+            tz=settings.tz,
+        )
+    return console_actor(settings.tz)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings()
     overrides: dict[str, object] = {}
@@ -74,12 +144,15 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = args.data_dir
     if args.tz:
         overrides["tz"] = args.tz
+    if getattr(args, "clock_speed", 1.0) != 1.0 and not args.db:
+        demo = Path(tempfile.mkdtemp(prefix="breakthrough-demo-"))
+        overrides["database_url"] = f"sqlite+aiosqlite:///{demo / 'demo.db'}"
+        print(
+            "Demo clock: using a throwaway database, so your real sessions are not "
+            "moved through time.",
+            file=sys.stderr,
+        )
     return settings.model_copy(update=overrides) if overrides else settings
-
-
-def _methods(settings: Settings) -> MethodLibrary:
-    extra = [settings.methods_dir] if settings.methods_dir else []
-    return MethodLibrary.load(extra)
 
 
 def _cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,7 +170,7 @@ def _cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(f"{f}: ok")
         return 1 if bad else 0
-    library = _methods(settings)
+    library = methods_for(settings)
     for m in library:
         print(f"{m.id:<12} {m.title}\n{'':<12} {m.summary}")
     return 0
@@ -109,32 +182,121 @@ async def _with_store(settings: Settings) -> SqlStore:
 
 
 async def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
-    library = _methods(settings)
+    library = methods_for(settings)
     if args.method and args.method not in library:
         known = ", ".join(m.id for m in library)
         print(f"There is no method called '{args.method}'. Try one of: {known}.", file=sys.stderr)
         return 2
-    store = await _with_store(settings)
+    clock = _clock(args)
+    runtime = await Runtime.open(settings, clock=clock, methods=library)
+    me = _me(args, settings)
+    app = ConsoleApp(
+        runtime.coach,
+        actor=me,
+        clock=clock,
+        files_dir=settings.files_dir,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        interactive=sys.stdin.isatty(),
+        accountability=runtime.accountability,
+        stay=sys.stdin.isatty() or args.clock_speed != 1.0,
+    )
+    messenger = ConsoleMessenger(ConsoleRenderer(settings.files_dir), sys.stdout, me=me)
+    dispatcher = runtime.dispatcher(messenger, on_delivered=app.note_delivery)
+    await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
     try:
-        coach = Coach(store=store, methods=library, default_tz=settings.tz)
-        app = ConsoleApp(
-            coach,
-            actor=console_actor(settings.tz),
-            clock=SystemClock(),
-            files_dir=settings.files_dir,
-            stdin=sys.stdin,
-            stdout=sys.stdout,
-            interactive=sys.stdin.isatty(),
-        )
         return await app.run(args.method, " ".join(args.topic or []))
     finally:
-        await store.close()
+        await dispatcher.stop()
+        await runtime.close()
+
+
+async def _cmd_nudges(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = await Runtime.open(settings, clock=SystemClock())
+    try:
+        owner = None if args.all else _me(args, settings).key()
+        upcoming = await runtime.accountability.upcoming(owner, limit=args.limit)
+        if not upcoming:
+            print("No nudges are scheduled. They come from the dates you set in a session.")
+            return 0
+        now = runtime.clock.now()
+        for n in upcoming:
+            who = f"{n.owner.rsplit(':', 1)[-1]:<12} " if args.all else ""
+            print(who + describe_nudge(n, now=now))
+        return 0
+    finally:
+        await runtime.close()
+
+
+async def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = await Runtime.open(settings, clock=SystemClock())
+    try:
+        me = _me(args, settings)
+        text = " ".join(args.setting or [])
+        print(await runtime.accountability.settings(me, text, now=runtime.clock.now()))
+        return 0
+    finally:
+        await runtime.close()
+
+
+async def _cmd_partner(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = await Runtime.open(settings, clock=SystemClock())
+    try:
+        me = _me(args, settings)
+        acc = runtime.accountability
+        now = runtime.clock.now()
+        if args.action is None:
+            link = await runtime.nudges.get_partner(me.key())
+            if link is None:
+                print("No accountability partner. Ask someone: breakthrough partner invite NAME")
+            else:
+                print(f"Your accountability partner: {link.partner_name} ({link.status}).")
+            return 0
+        if args.action == "end":
+            print(await acc.end_partner(me))
+            return 0
+        if not args.name:
+            print(f"Who? For example: breakthrough partner {args.action} sam", file=sys.stderr)
+            return 2
+        other = Actor(
+            platform=PLATFORM, workspace=WORKSPACE, user_id=args.name, display_name=args.name
+        )
+        if args.action == "invite":
+            print(await acc.invite_partner(me, other, now=now))
+            return 0
+        intents, _ = await acc.act(
+            me, action_id=partner_action_id(other.key()), value=args.action, now=now
+        )
+        print(ConsoleRenderer(settings.files_dir).render(intents).strip())
+        return 0
+    finally:
+        await runtime.close()
+
+
+async def _cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver nudges to this terminal: a headless worker, and the restart test's subject."""
+    clock = _clock(args)
+    runtime = await Runtime.open(settings, clock=clock)
+    messenger = ConsoleMessenger(ConsoleRenderer(settings.files_dir), sys.stdout, me=None)
+    dispatcher = runtime.dispatcher(messenger)
+    try:
+        if args.once:
+            handled = await dispatcher.tick()
+            print(f"Delivered {dispatcher.stats.sent} nudges ({handled} handled).", file=sys.stderr)
+            return 0
+        await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
+        print("Delivering nudges; press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        await asyncio.Event().wait()
+        return 0
+    finally:
+        await dispatcher.stop()
+        await runtime.close()
 
 
 async def _cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     store = await _with_store(settings)
     try:
-        owner = None if args.all else console_actor(settings.tz).key()
+        owner = None if args.all else _me(args, settings).key()
         rows = await store.list_sessions(owner=owner, limit=100)
         if not rows:
             print("No sessions yet. Start one with: breakthrough console plan")
@@ -151,8 +313,8 @@ async def _cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 async def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     store = await _with_store(settings)
     try:
-        library = _methods(settings)
-        rows = await store.list_sessions(owner=console_actor(settings.tz).key(), limit=500)
+        library = methods_for(settings)
+        rows = await store.list_sessions(owner=_me(args, settings).key(), limit=500)
         if args.session:
             rows = [s for s in rows if s.id.startswith(args.session)]
         else:
@@ -177,7 +339,7 @@ async def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 async def _cmd_commitments(args: argparse.Namespace, settings: Settings) -> int:
     store = await _with_store(settings)
     try:
-        rows = await store.list_commitments(owner=console_actor(settings.tz).key())
+        rows = await store.list_commitments(owner=_me(args, settings).key())
         if not rows:
             print("No commitments yet. They come from the dates you set in a session.")
             return 0
@@ -201,6 +363,8 @@ async def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
         )
     args.method = None
     args.topic = []
+    args.clock_speed = 1.0
+    args.clock_start = None
     return await _cmd_console(args, settings)
 
 
@@ -220,6 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sessions": _cmd_sessions,
             "report": _cmd_report,
             "commitments": _cmd_commitments,
+            "nudges": _cmd_nudges,
+            "settings": _cmd_settings,
+            "partner": _cmd_partner,
+            "dispatch": _cmd_dispatch,
             None: _cmd_default,
         }[args.command]
         return asyncio.run(runner(args, settings))

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     tz: str = Field(default_factory=system_time_zone)
     methods_dir: Path | None = None
     log_level: str = "WARNING"
+    resume_after_hours: float = Field(default=24.0, gt=0)
+    """Silence in an unfinished session before its one gentle resume nudge."""
+    poll_seconds: float = Field(default=30.0, gt=0)
+    """How often the dispatcher looks for nudges other replicas scheduled."""
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")

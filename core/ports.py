@@ -81,6 +81,7 @@ class CommitmentRecord:
     status: str = "open"
     kind: str = "step"
     position: int = 0
+    slips: int = 0  # how many times it was moved to a later date
     created_at: datetime
     updated_at: datetime
 

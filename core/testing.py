@@ -26,6 +26,7 @@ from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord
 __all__ = [
     "FakeClock",
     "MemoryStore",
+    "RecordingMessenger",
     "Transcript",
     "TranscriptDriver",
     "TranscriptMismatch",
@@ -49,6 +50,30 @@ class FakeClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class RecordingMessenger:
+    """A :class:`~core.ports.Messenger` that keeps every delivery, for tests and benchmarks.
+
+    ``fail_next`` makes the next deliveries raise the given exceptions, in order, so a
+    test can play a 429 or a refused DM.
+    """
+
+    def __init__(self) -> None:
+        self.deliveries: list[list[Intent]] = []
+        self.fail_next: list[Exception] = []
+
+    async def deliver(self, intents: Sequence[Intent]) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        self.deliveries.append(list(intents))
+
+    def texts(self) -> list[str]:
+        """Each delivery as one text, in order."""
+        return ["\n".join(intent_text(i) for i in d) for d in self.deliveries]
+
+    def clear(self) -> None:
+        self.deliveries.clear()
 
 
 class MemoryStore:

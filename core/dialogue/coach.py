@@ -13,16 +13,19 @@ import logging
 import uuid
 import weakref
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from core.dialogue.engine import Engine, Turn
-from core.dialogue.events import Inbound, Start
-from core.dialogue.intents import Intent, Say
+from core.dialogue.events import Inbound, NudgeDue, Start
+from core.dialogue.intents import Ask, Intent, Say
+from core.dialogue.model import Actor, Place
 from core.dialogue.state import SessionState
 from core.language import UnknownTimeZone
 from core.methods.loader import MethodError, MethodLibrary
 from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord, Store
 
-__all__ = ["Coach", "TurnResult"]
+__all__ = ["Coach", "CommitmentChange", "CommittedTurn", "TurnListener", "TurnResult"]
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +44,38 @@ class TurnResult:
     finished: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitmentChange:
+    """A commitment a turn changed (a check-in answer), with what it was before."""
+
+    before_status: str
+    before_due: datetime
+    after: CommitmentRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommittedTurn:
+    """What a committed turn changed, for whoever schedules around it."""
+
+    session: SessionRecord
+    owner: Actor
+    place: Place
+    tz: str
+    created: list[CommitmentRecord]
+    changed: list[CommitmentChange]
+    followups: list[FollowUpRecord]
+
+
+class TurnListener(Protocol):
+    """Told after a turn that made or changed commitments or follow-ups is committed.
+
+    The accountability scheduler is one: it turns commitments into nudges. What it
+    returns is shown with the turn's reply (a celebration, say).
+    """
+
+    async def turn_committed(self, turn: CommittedTurn) -> list[Intent]: ...
+
+
 class Coach:
     """Serialises the turns of one session and runs them through the engine.
 
@@ -54,11 +89,13 @@ class Coach:
         store: Store,
         methods: MethodLibrary,
         default_tz: str = "UTC",
+        listener: TurnListener | None = None,
     ) -> None:
         self.store = store
         self.methods = methods
         self.engine = Engine(methods)
         self.default_tz = default_tz
+        self.listener = listener
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, key: str) -> asyncio.Lock:
@@ -88,8 +125,8 @@ class Coach:
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
             state = SessionState.from_json(record.state)
             turn = self.engine.handle(state, event, now=inbound.at)
-            await self._save(turn)
-        return TurnResult(session_id=session_id, intents=turn.intents, finished=state.finished)
+            intents = await self._save(turn)
+        return TurnResult(session_id=session_id, intents=intents, finished=state.finished)
 
     async def _start(self, inbound: Inbound, event: Start) -> TurnResult:
         try:
@@ -98,7 +135,20 @@ class Coach:
             return TurnResult(
                 session_id=None, intents=[Say(to=inbound.place, text=str(exc.problems[0].message))]
             )
-        session_id = uuid.uuid4().hex
+        session_id = inbound.session_id or uuid.uuid4().hex
+        if inbound.session_id is not None:
+            # A start with a chosen id is idempotent (a nudge retried after a crash must
+            # not open a second check-in): if it exists, present its question again.
+            existing = await self.store.load_session(session_id)
+            if existing is not None:
+                again = Inbound(
+                    actor=inbound.actor,
+                    place=inbound.place,
+                    event=NudgeDue(nudge_id=session_id),
+                    at=inbound.at,
+                    session_id=session_id,
+                )
+                return await self.handle(again)
         tz = inbound.actor.tz or self.default_tz
         try:
             turn = self.engine.start(
@@ -112,10 +162,11 @@ class Coach:
         except UnknownTimeZone as exc:
             return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=str(exc))])
         async with self._lock(session_id):
-            await self._save(turn)
-        return TurnResult(session_id=session_id, intents=turn.intents, finished=turn.state.finished)
+            intents = await self._save(turn)
+        return TurnResult(session_id=session_id, intents=intents, finished=turn.state.finished)
 
-    async def _save(self, turn: Turn) -> None:
+    async def _save(self, turn: Turn) -> list[Intent]:
+        """Commit the turn; return its intents, with what the listener adds."""
         state = turn.state
         now = state.updated_at
         record = SessionRecord(
@@ -144,18 +195,28 @@ class Coach:
             )
             for d in turn.commitments
         ]
+        created = list(commitments)
+        changed: list[CommitmentChange] = []
         if turn.effects:
             existing = {c.id: c for c in await self.store.list_commitments(owner=state.owner.key())}
             for effect in turn.effects:
                 target = existing.get(effect.commitment_id)
                 if target is None:
                     continue
+                before_status, before_due = target.status, target.due_at
                 if effect.status:
                     target.status = effect.status
                 if effect.due:
+                    if effect.due > target.due_at:
+                        target.slips += 1
                     target.due_at = effect.due
                 target.updated_at = now
                 commitments.append(target)
+                changed.append(
+                    CommitmentChange(
+                        before_status=before_status, before_due=before_due, after=target
+                    )
+                )
         followups = [
             FollowUpRecord(
                 id=f"{state.session_id}:{f.key}",
@@ -175,3 +236,25 @@ class Coach:
             "turn committed",
             extra={"session": state.session_id, "method": state.method, "status": state.status},
         )
+        if self.listener is None or not (created or changed or followups):
+            return turn.intents
+        committed = CommittedTurn(
+            session=record,
+            owner=state.owner,
+            place=state.place,
+            tz=state.tz,
+            created=created,
+            changed=changed,
+            followups=followups,
+        )
+        extra = await self.listener.turn_committed(committed)
+        return _before_question(turn.intents, extra)
+
+
+def _before_question(intents: list[Intent], extra: list[Intent]) -> list[Intent]:
+    """``extra`` inserted before the turn's closing question, so the question stays last."""
+    if not extra:
+        return intents
+    if intents and isinstance(intents[-1], Ask):
+        return [*intents[:-1], *extra, intents[-1]]
+    return [*intents, *extra]

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -36,12 +37,18 @@ __all__ = [
     "Base",
     "CommitmentRow",
     "FollowUpRow",
+    "NudgeRow",
+    "PartnerRow",
     "Person",
+    "PreferencesRow",
     "SessionRow",
     "UTCDateTime",
     "commitments",
     "followups",
+    "nudges",
+    "partners",
     "people",
+    "preferences",
     "sessions",
 ]
 
@@ -150,6 +157,8 @@ class CommitmentRow(Base):
     status: Mapped[str]
     kind: Mapped[str]
     position: Mapped[int] = mapped_column(Integer)
+    slips: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many times the commitment was moved to a later date."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -173,6 +182,75 @@ class FollowUpRow(Base):
     created_at: Mapped[datetime]
 
 
+class NudgeRow(Base):
+    """A scheduled nudge (:class:`core.schedule.model.NudgeRecord`); ``key`` dedupes.
+
+    Every index here is paid for on each insert, and a burst of scheduling inserts tens
+    of thousands of rows, so there are only those the queries need: ``(status, due_at)``
+    serves claiming and :meth:`~core.store.nudges.SqlNudgeStore.next_due` (an ordered
+    range scan per status, never a sort of the backlog); ``target``, ``owner`` and
+    ``session_id`` serve the cancellations (and the cascade) that filter on them.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (Index(None, "status", "due_at"),)
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    kind: Mapped[str]
+    owner: Mapped[str] = mapped_column(index=True)
+    target: Mapped[str] = mapped_column(index=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime]
+    tz: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None]
+    claim_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PreferencesRow(Base):
+    """One person's nudge settings (:class:`core.schedule.model.Preferences`).
+
+    Times of day are ``"HH:MM"`` text and ``working_days`` the sorted weekday digits
+    (``"01234"`` for Monday to Friday): plain values both databases compare and show
+    alike, where a ``TIME`` or an array type would differ between them.
+    """
+
+    __tablename__ = "preferences"
+
+    owner: Mapped[str] = mapped_column(primary_key=True)
+    tz: Mapped[str | None]
+    quiet_start: Mapped[str | None]
+    quiet_end: Mapped[str | None]
+    working_days: Mapped[str]
+    lead_minutes: Mapped[int | None] = mapped_column(Integer)
+    morning: Mapped[str]
+    paused_until: Mapped[datetime | None]
+    nudges: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class PartnerRow(Base):
+    """``owner`` named ``partner`` as accountability partner; one link per owner."""
+
+    __tablename__ = "partners"
+
+    owner: Mapped[str] = mapped_column(primary_key=True)
+    partner: Mapped[str] = mapped_column(index=True)
+    partner_name: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -183,3 +261,6 @@ people = _table(Person)
 sessions = _table(SessionRow)
 commitments = _table(CommitmentRow)
 followups = _table(FollowUpRow)
+nudges = _table(NudgeRow)
+preferences = _table(PreferencesRow)
+partners = _table(PartnerRow)

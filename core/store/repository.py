@@ -473,6 +473,17 @@ class SqlStore:
 
     # -- connections ---------------------------------------------------------------------
 
+    def connection(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A pooled connection, for other components sharing this store's database.
+
+        Use it rather than ``engine.connect()``: on an in-memory SQLite database it also
+        takes the store's exclusive lock, without which two users of the one shared
+        connection would interleave their transactions. Raises :class:`StoreClosed`
+        once the store is closed. Writes through it bypass the group-commit queue:
+        wrap them in ``conn.begin()``.
+        """
+        return self._connection()
+
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
         if self._closed:
@@ -664,6 +675,7 @@ def _commitment_params(c: CommitmentRecord) -> _Params:
         "status": c.status,
         "kind": c.kind,
         "position": c.position,
+        "slips": c.slips,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }
@@ -711,6 +723,7 @@ def _commitment_record(row: Row[Any]) -> CommitmentRecord:
         status=row.status,
         kind=row.kind,
         position=row.position,
+        slips=row.slips,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from argparse import Namespace
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.store.errors import SchemaTooNew, StoreError
 from core.store.migrate import (
@@ -19,15 +21,50 @@ from core.store.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    lock_for_migration,
     upgrade,
 )
 from tests.databases import Database
 
-TABLES = {"alembic_version", "people", "sessions", "commitments", "followups"}
+TABLES = {
+    "alembic_version",
+    "people",
+    "sessions",
+    "commitments",
+    "followups",
+    "nudges",
+    "preferences",
+    "partners",
+}
+TABLES_0001 = TABLES - {"nudges", "preferences", "partners"}
 
 
 def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
+
+
+def _columns(connection: Connection, table: str) -> list[str]:
+    return [column["name"] for column in inspect(connection).get_columns(table)]
+
+
+def _migrate_to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    """Alembic's upgrade (or downgrade) to ``revision``, as ``upgrade()`` runs it."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        if down:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+    return run
+
+
+async def _run_locked(engine: AsyncEngine, step: Callable[[Connection], None]) -> None:
+    async with engine.begin() as conn:
+        await lock_for_migration(conn)
+        await conn.run_sync(step)
 
 
 def test_head_constant_matches_the_migrations_folder() -> None:
@@ -134,3 +171,52 @@ def test_developers_can_run_alembic_by_hand(tmp_path: Path) -> None:
     config.attributes["configure_logger"] = False  # keep pytest's logging as it is
     command.upgrade(config, "head")
     assert asyncio.run(current_revision(url)) == HEAD_REVISION
+
+
+async def test_0002_keeps_existing_commitments_with_no_slips(database: Database) -> None:
+    """A database at 0001 with data moves to head: commitments get ``slips`` = 0."""
+    engine = database.engine()
+    try:
+        await _run_locked(engine, _migrate_to("0001"))
+        assert await current_revision(engine) == "0001"
+        stamp = "'2025-01-01 00:00:00'"
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO sessions (id, owner, place, method, topic, status, state,"
+                    f" created_at, updated_at) VALUES ('s1', 'o', 'p', 'plan', 't', 'active',"
+                    f" '{{}}', {stamp}, {stamp})"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO commitments (id, session_id, owner, text, due_at, tz, status,"
+                    f" kind, position, created_at, updated_at) VALUES ('c1', 's1', 'o', 'x',"
+                    f" {stamp}, 'UTC', 'open', 'step', 0, {stamp}, {stamp})"
+                )
+            )
+        await upgrade(engine)
+        assert await current_revision(engine) == HEAD_REVISION
+        async with engine.connect() as conn:
+            slips = (await conn.execute(text("SELECT slips FROM commitments"))).scalar_one()
+        assert slips == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_0002_downgrades_to_0001_and_back(database: Database) -> None:
+    engine = database.engine()
+    try:
+        await upgrade(engine)
+        await _run_locked(engine, _migrate_to("0001", down=True))
+        assert await current_revision(engine) == "0001"
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == TABLES_0001
+            assert "slips" not in await conn.run_sync(_columns, "commitments")
+        await upgrade(engine)
+        assert await current_revision(engine) == HEAD_REVISION
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == TABLES
+            assert "slips" in await conn.run_sync(_columns, "commitments")
+    finally:
+        await engine.dispose()

@@ -412,6 +412,7 @@ async def test_read_errors_are_store_errors(store: SqlStore) -> None:
     async with store.engine.begin() as conn:
         await conn.execute(text("DROP TABLE commitments"))
         await conn.execute(text("DROP TABLE followups"))
+        await conn.execute(text("DROP TABLE nudges"))  # its foreign key blocks the next
         await conn.execute(text("DROP TABLE sessions"))
     with pytest.raises(ReadFailed):
         await store.load_session("s1")

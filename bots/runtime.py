@@ -1,0 +1,84 @@
+"""The wiring every program shares: store, coach, accountability and dispatcher.
+
+A platform adapter (or the console) supplies only its :class:`~core.ports.Messenger`;
+everything else is built here the same way for each, from :class:`~bots.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bots.settings import Settings
+from core.dialogue.coach import Coach
+from core.methods.loader import MethodLibrary
+from core.ports import Clock, Messenger
+from core.schedule.accountability import Accountability, Delivery
+from core.schedule.dispatcher import Dispatcher
+from core.store.nudges import SqlNudgeStore
+from core.store.repository import SqlStore
+
+__all__ = ["Runtime", "methods_for"]
+
+
+def methods_for(settings: Settings) -> MethodLibrary:
+    """The built-in methods plus the team's folder, if one is configured."""
+    extra = [settings.methods_dir] if settings.methods_dir else []
+    return MethodLibrary.load(extra)
+
+
+@dataclass(slots=True, kw_only=True)
+class Runtime:
+    """Everything a running bot holds; :meth:`open` builds it, :meth:`close` ends it."""
+
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    nudges: SqlNudgeStore
+    coach: Coach
+    accountability: Accountability
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, clock: Clock, methods: MethodLibrary | None = None
+    ) -> Runtime:
+        """Open (and migrate) the database and wire the services on it."""
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await SqlStore.open(settings.db_url)
+        nudges = SqlNudgeStore(store)
+        coach = Coach(store=store, methods=methods or methods_for(settings), default_tz=settings.tz)
+        accountability = Accountability(
+            store=store,
+            nudges=nudges,
+            coach=coach,
+            default_tz=settings.tz,
+            silence=timedelta(hours=settings.resume_after_hours),
+        )
+        return cls(
+            settings=settings,
+            clock=clock,
+            store=store,
+            nudges=nudges,
+            coach=coach,
+            accountability=accountability,
+        )
+
+    def dispatcher(
+        self,
+        messenger: Messenger,
+        *,
+        on_delivered: Callable[[Delivery], None] | None = None,
+    ) -> Dispatcher:
+        """A dispatcher delivering this runtime's nudges through ``messenger``."""
+        return Dispatcher(
+            nudges=self.nudges,
+            accountability=self.accountability,
+            messenger=messenger,
+            clock=self.clock,
+            on_delivered=on_delivered,
+        )
+
+    async def close(self) -> None:
+        await self.store.close()

@@ -1,0 +1,258 @@
+"""The dispatcher: claim due nudge rows, deliver them through the Messenger, record outcomes.
+
+Each replica runs one. The rows are the schedule; this process keeps only one timer, at
+the earliest due time (:class:`~core.schedule.timer.WakeTimer`, APScheduler underneath),
+plus a slow poll for rows other replicas added. A tick claims due rows in batches
+(atomically, so two replicas never hold the same row), asks
+:class:`~core.schedule.accountability.Accountability` what each should say, sends it
+paced per destination and per workspace, and records every outcome of the batch in one
+transaction.
+
+Failure handling, per nudge:
+
+- the platform says wait (:class:`~core.errors.DeliveryDeferred`, a 429's Retry-After):
+  the destination or workspace is held in the pacer, the row goes back to pending at
+  that time; no attempt is counted against it.
+- the platform refuses for good (:class:`~core.errors.DeliveryRefused`): ``failed``,
+  with the reason, not retried.
+- anything else: retried with backoff (1, 2, 4 ... minutes, at most an hour) until
+  ``max_attempts`` claims, then ``failed``.
+- the process dies after claiming: the claim expires after ``lease`` and any replica
+  takes the row again. Nothing is lost; a message whose send completed but whose
+  outcome was not yet recorded may be sent again (at-least-once in that window only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.dialogue.intents import DirectMessage, Intent
+from core.errors import DeliveryDeferred, DeliveryRefused
+from core.ports import Clock, Messenger
+from core.schedule.accountability import Accountability, Delivery
+from core.schedule.model import NudgeOutcome, NudgeRecord
+from core.schedule.pacing import Pacer, pacer_for
+from core.schedule.ports import NudgeStore
+from core.schedule.timer import WakeTimer
+
+__all__ = ["DispatchStats", "Dispatcher", "worker_name"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_BATCH = 200
+DEFAULT_CONCURRENCY = 32
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+# When several nudges about one commitment are due at once (after downtime or a
+# vacation), only the latest in this order is sent: one message, not three.
+_PRECEDENCE = {"reminder": 0, "checkin": 1, "overdue": 2}
+
+
+def _coalesce(claimed: list[NudgeRecord]) -> tuple[list[NudgeRecord], list[NudgeOutcome]]:
+    """Split a claimed batch into the nudges to send and the superseded ones."""
+    best: dict[str, NudgeRecord] = {}
+    for n in claimed:
+        if n.kind in _PRECEDENCE:
+            held = best.get(n.target)
+            if held is None or _PRECEDENCE[n.kind] > _PRECEDENCE[held.kind]:
+                best[n.target] = n
+    sending: list[NudgeRecord] = []
+    skipped: list[NudgeOutcome] = []
+    for n in claimed:
+        if n.kind in _PRECEDENCE and best[n.target] is not n:
+            reason = f"coalesced into the {best[n.target].kind} due at the same time"
+            skipped.append(NudgeOutcome(key=n.key, status="skipped", error=reason))
+        else:
+            sending.append(n)
+    return sending, skipped
+
+
+def worker_name() -> str:
+    """A name unique to this process, recorded on the rows it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    """Counters since start, for health checks, benchmarks and tests."""
+
+    ticks: int = 0
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    lost_claims: int = 0
+    """Outcomes not recorded because the claim had expired and another worker took it."""
+
+
+class Dispatcher:
+    """Delivers due nudges; call :meth:`tick` directly (tests) or :meth:`start` (a bot)."""
+
+    def __init__(
+        self,
+        *,
+        nudges: NudgeStore,
+        accountability: Accountability,
+        messenger: Messenger,
+        clock: Clock,
+        worker: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        batch: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        pacing: Callable[[str], Pacer] | None = pacer_for,
+        on_delivered: Callable[[Delivery], None] | None = None,
+    ) -> None:
+        self.nudges = nudges
+        self.accountability = accountability
+        self.messenger = messenger
+        self.clock = clock
+        self.worker = worker or worker_name()
+        self.lease = lease
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.stats = DispatchStats()
+        self.on_delivered = on_delivered
+        self._pacing = pacing
+        self._pacers: dict[str, Pacer] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tick_lock = asyncio.Lock()
+        self._timer: WakeTimer | None = None
+
+    # -- running -------------------------------------------------------------------------
+
+    async def start(self, *, poll_seconds: float = 30.0, speed: float = 1.0) -> None:
+        """Start the timer: a tick now, then at each earliest due time and every poll."""
+        self._timer = WakeTimer(
+            self._timed_tick, clock=self.clock, poll_seconds=poll_seconds, speed=speed
+        )
+        self._timer.start()
+        self.accountability.wake = self._timer.wake_at
+        self._timer.wake_now()
+
+    async def stop(self) -> None:
+        """Stop the timer, let a running tick finish, and release what this worker holds."""
+        if self._timer is not None:
+            self.accountability.wake = None
+            await self._timer.shutdown()
+            self._timer = None
+        async with self._tick_lock:
+            released = await self.nudges.release(worker=self.worker, now=self.clock.now())
+        if released:
+            _log.info("released %d claimed nudges on shutdown", released)
+
+    async def _timed_tick(self) -> None:
+        await self.tick()
+        timer = self._timer
+        if timer is not None:
+            upcoming = await self.nudges.next_due()
+            if upcoming is not None:
+                timer.wake_at(upcoming)
+
+    # -- one pass ------------------------------------------------------------------------
+
+    async def tick(self) -> int:
+        """Deliver everything due now, batch by batch; return how many were handled."""
+        async with self._tick_lock:
+            self.stats.ticks += 1
+            await self.accountability.sweep(self.clock.now())
+            handled = 0
+            while True:
+                now = self.clock.now()
+                claimed = await self.nudges.claim_due(
+                    now=now, worker=self.worker, lease=self.lease, limit=self.batch
+                )
+                if not claimed:
+                    return handled
+                self.stats.claimed += len(claimed)
+                sending, coalesced = _coalesce(claimed)
+                self.stats.skipped += len(coalesced)
+                outcomes = [
+                    *coalesced,
+                    *await asyncio.gather(*(self._handle(n, now) for n in sending)),
+                ]
+                applied = await self.nudges.finish(
+                    outcomes, worker=self.worker, now=self.clock.now()
+                )
+                self.stats.lost_claims += len(outcomes) - applied
+                handled += len(claimed)
+
+    async def _handle(self, nudge: NudgeRecord, now: datetime) -> NudgeOutcome:
+        async with self._slots:
+            try:
+                delivery = await self.accountability.prepare(nudge, now=now)
+                if delivery.intents:
+                    await self._send(delivery.intents)
+            except DeliveryDeferred as exc:
+                self.stats.retried += 1
+                return NudgeOutcome(
+                    key=nudge.key,
+                    status="retry",
+                    retry_at=now + timedelta(seconds=exc.retry_after),
+                    error=str(exc),
+                )
+            except DeliveryRefused as exc:
+                self.stats.failed += 1
+                _log.warning("nudge %s refused by the platform: %s", nudge.kind, exc)
+                return NudgeOutcome(key=nudge.key, status="failed", error=str(exc))
+            except Exception as exc:  # any other failure: retry with backoff
+                return self._after_error(nudge.key, nudge.kind, nudge.attempts, exc, now)
+        outcome = delivery.outcome
+        if outcome.status == "sent":
+            self.stats.sent += 1
+            if self.on_delivered is not None:
+                self.on_delivered(delivery)
+        elif outcome.status == "skipped":
+            self.stats.skipped += 1
+        elif outcome.status == "retry":
+            self.stats.retried += 1
+        return outcome
+
+    def _after_error(
+        self, key: str, kind: str, attempts: int, exc: Exception, now: datetime
+    ) -> NudgeOutcome:
+        error = f"{exc.__class__.__name__}: {exc}"
+        if attempts >= self.max_attempts:
+            self.stats.failed += 1
+            _log.error("nudge %s failed after %d attempts (%s)", kind, attempts, error)
+            return NudgeOutcome(key=key, status="failed", error=error)
+        self.stats.retried += 1
+        backoff = timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+        _log.warning("nudge %s attempt %d failed (%s); retrying", kind, attempts, error)
+        return NudgeOutcome(key=key, status="retry", retry_at=now + backoff, error=error)
+
+    async def _send(self, intents: list[Intent]) -> None:
+        """Pace, then deliver; a Retry-After holds the destination (or workspace) too."""
+        to = intents[0].to
+        if isinstance(to, DirectMessage):
+            platform = to.actor.platform
+            destination = f"dm:{to.actor.key()}"
+            workspace = f"{platform}:{to.actor.workspace}"
+        else:
+            platform = to.platform
+            destination = f"{platform}:{to.workspace}:{to.channel}"
+            workspace = f"{platform}:{to.workspace}"
+        pacer = self._pacer(platform)
+        await pacer.acquire(destination, workspace)
+        try:
+            await self.messenger.deliver(intents)
+        except DeliveryDeferred as exc:
+            pacer.hold(workspace if exc.scope == "workspace" else destination, exc.retry_after)
+            raise
+
+    def _pacer(self, platform: str) -> Pacer:
+        pacer = self._pacers.get(platform)
+        if pacer is None:
+            pacer = self._pacing(platform) if self._pacing is not None else Pacer.disabled()
+            self._pacers[platform] = pacer
+        return pacer
