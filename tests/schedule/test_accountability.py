@@ -351,3 +351,42 @@ async def test_a_partner_hears_when_a_commitment_slips_twice(
 async def test_a_partner_cannot_be_yourself(rig: Rig, ann: Actor) -> None:
     reply = await rig.acc.invite_partner(ann, ann, now=rig.clock.now())
     assert reply == "Your accountability partner needs to be someone else."
+
+
+async def test_a_daily_0900_nudge_in_new_york_stays_at_0900_across_both_dst_changes(
+    rig: Rig, ann: Actor
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from core.ports import FollowUpRecord
+    from core.schedule.policy import followup_nudges
+
+    ny = ZoneInfo("America/New_York")
+    for first, last in (
+        (datetime(2026, 3, 6, 9, tzinfo=ny), datetime(2026, 3, 10, 12, tzinfo=ny)),
+        (datetime(2026, 10, 30, 9, tzinfo=ny), datetime(2026, 11, 3, 12, tzinfo=ny)),
+    ):
+        rig.clock.set(first - timedelta(days=1))
+        chat = rig.chat(ann, thread=f"dst-{first:%m}")
+        await chat.start("plan", "Launch the beta")
+        assert chat.session_id is not None
+        f = FollowUpRecord(
+            id=f"{chat.session_id}:visualise",
+            session_id=chat.session_id,
+            owner=ann.key(),
+            kind="visualisation",
+            text="Visualise: the beta launched by March",
+            due_at=first,
+            tz="America/New_York",
+            recurrence="daily",
+            created_at=rig.clock.now(),
+        )
+        prefs = await rig.acc.preferences(ann.key())
+        drafts = followup_nudges(f, prefs, now=rig.clock.now(), tz="America/New_York")
+        await rig.nudges.add_nudges(drafts, now=rig.clock.now())
+        sent = await rig.run_until(last)
+        times = [when.astimezone(ny) for when, text in sent if "Visualise" in text]
+        # Wall-clock arithmetic: first + i days is 09:00 local on each of five days.
+        assert times == [first + timedelta(days=i) for i in range(5)]
+        assert len({t.utcoffset() for t in times}) == 2  # the UTC hour did change
+        await rig.store.delete_session(chat.session_id)

@@ -1,0 +1,96 @@
+"""Restart: a dispatcher process killed with a claim outstanding, and a new one started
+two hours later, delivers every missed nudge once and nothing twice.
+
+Real processes (``breakthrough dispatch``) on a real SQLite file; their clocks are set
+with ``--clock-start`` instead of waiting for time to pass.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from core.dialogue.model import Actor
+from core.methods.loader import MethodLibrary
+from core.store.nudges import SqlNudgeStore
+from core.store.repository import SqlStore
+from core.testing import FakeClock
+from tests.schedule.rig import Rig
+
+ROOT = Path(__file__).resolve().parents[2]
+SUNDAY_0855 = datetime(2026, 11, 22, 8, 55, tzinfo=UTC)
+
+
+def _env(tmp_path: Path, url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["BREAKTHROUGH_DATA_DIR"] = str(tmp_path / "data")
+    env["BREAKTHROUGH_TZ"] = "Europe/London"
+    env["BREAKTHROUGH_DATABASE_URL"] = url
+    return env
+
+
+def _dispatch_once(tmp_path: Path, url: str, at: datetime) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bots.cli", "dispatch", "--once", "--clock-start", at.isoformat()],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, url),
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
+    tmp_path: Path, methods: MethodLibrary, ann: Actor
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    store = await SqlStore.open(url)
+    clock = FakeClock(datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+    rig = Rig.build(store, methods, clock)
+    await rig.plan(ann)
+    await store.close()
+
+    # A running dispatcher, killed hard before the 09:00 reminder.
+    running = subprocess.Popen(
+        [sys.executable, "-m", "bots.cli", "dispatch", "--clock-start", SUNDAY_0855.isoformat()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path, url),
+        cwd=ROOT,
+    )
+    assert running.stderr is not None
+    assert "Delivering nudges" in running.stderr.readline()
+    running.send_signal(signal.SIGKILL)
+    running.wait(timeout=30)
+
+    # And one that died between claiming the reminder and sending it.
+    store = await SqlStore.open(url)
+    nudges = SqlNudgeStore(store)
+    at_nine = SUNDAY_0855 + timedelta(minutes=5)
+    [claimed] = await nudges.claim_due(
+        now=at_nine, worker="dead", lease=timedelta(minutes=5), limit=1
+    )
+    assert claimed.kind == "reminder"
+    await store.close()
+
+    # Two hours later a new process starts: the reminder is delivered, once.
+    later = at_nine + timedelta(hours=2)
+    first = _dispatch_once(tmp_path, url, later)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("A reminder: “Fix the login bug” is due today at 17:00.") == 1
+    assert "Delivered 1 nudges" in first.stderr
+
+    again = _dispatch_once(tmp_path, url, later)
+    assert again.returncode == 0, again.stderr
+    assert "A reminder" not in again.stdout
+    assert "Delivered 0 nudges" in again.stderr
+
+    # The afternoon's check-in still comes, at its time, once.
+    evening = _dispatch_once(tmp_path, url, datetime(2026, 11, 22, 17, 0, tzinfo=UTC))
+    assert evening.stdout.count("Check-in time: “Fix the login bug”") == 1
