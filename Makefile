@@ -31,6 +31,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.turns
+	$(BIN)/python -m bench.nudges
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ with ``--clock-start`` instead of waiting for time to pass.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -45,15 +46,27 @@ def _dispatch_once(tmp_path: Path, url: str, at: datetime) -> subprocess.Complet
     )
 
 
-async def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
+async def _plan(url: str, methods: MethodLibrary, ann: Actor) -> None:
+    store = await SqlStore.open(url)
+    clock = FakeClock(datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+    await Rig.build(store, methods, clock).plan(ann)
+    await store.close()
+
+
+async def _claim_and_die(url: str, at: datetime) -> str:
+    """What a dispatcher does before it is killed mid-delivery: claim, then nothing."""
+    store = await SqlStore.open(url)
+    nudges = SqlNudgeStore(store)
+    [claimed] = await nudges.claim_due(now=at, worker="dead", lease=timedelta(minutes=5), limit=1)
+    await store.close()
+    return claimed.kind
+
+
+def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
     tmp_path: Path, methods: MethodLibrary, ann: Actor
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    store = await SqlStore.open(url)
-    clock = FakeClock(datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
-    rig = Rig.build(store, methods, clock)
-    await rig.plan(ann)
-    await store.close()
+    asyncio.run(_plan(url, methods, ann))
 
     # A running dispatcher, killed hard before the 09:00 reminder.
     running = subprocess.Popen(
@@ -70,14 +83,8 @@ async def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
     running.wait(timeout=30)
 
     # And one that died between claiming the reminder and sending it.
-    store = await SqlStore.open(url)
-    nudges = SqlNudgeStore(store)
     at_nine = SUNDAY_0855 + timedelta(minutes=5)
-    [claimed] = await nudges.claim_due(
-        now=at_nine, worker="dead", lease=timedelta(minutes=5), limit=1
-    )
-    assert claimed.kind == "reminder"
-    await store.close()
+    assert asyncio.run(_claim_and_die(url, at_nine)) == "reminder"
 
     # Two hours later a new process starts: the reminder is delivered, once.
     later = at_nine + timedelta(hours=2)
