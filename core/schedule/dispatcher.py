@@ -242,17 +242,17 @@ class Dispatcher:
             platform = to.platform
             destination = f"{platform}:{to.workspace}:{to.channel}"
             workspace = f"{platform}:{to.workspace}"
-        pacer = self._pacer(platform)
+        if self._pacing is None:
+            # Unpaced (tests, benchmarks): a Retry-After still delays the nudge itself,
+            # through its row's retry time, but holds nothing else in real time.
+            await self.messenger.deliver(intents)
+            return
+        pacer = self._pacers.get(platform)
+        if pacer is None:
+            pacer = self._pacers[platform] = self._pacing(platform)
         await pacer.acquire(destination, workspace)
         try:
             await self.messenger.deliver(intents)
         except DeliveryDeferred as exc:
             pacer.hold(workspace if exc.scope == "workspace" else destination, exc.retry_after)
             raise
-
-    def _pacer(self, platform: str) -> Pacer:
-        pacer = self._pacers.get(platform)
-        if pacer is None:
-            pacer = self._pacing(platform) if self._pacing is not None else Pacer.disabled()
-            self._pacers[platform] = pacer
-        return pacer

@@ -390,3 +390,39 @@ async def test_a_daily_0900_nudge_in_new_york_stays_at_0900_across_both_dst_chan
         assert times == [first + timedelta(days=i) for i in range(5)]
         assert len({t.utcoffset() for t in times}) == 2  # the UTC hour did change
         await rig.store.delete_session(chat.session_id)
+
+
+async def test_a_retry_after_holds_the_destination_in_the_pacer(
+    store: SqlStore, methods: MethodLibrary, clock: FakeClock, ann: Actor
+) -> None:
+    """With pacing on, a 429 for one DM makes the next send to it wait out Retry-After."""
+    from core.schedule.dispatcher import Dispatcher
+    from core.schedule.pacing import Pacer
+
+    moments = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        moments[0] += seconds
+
+    rig = Rig.build(store, methods, clock)
+    await rig.plan(ann)
+    rig.dispatcher = Dispatcher(
+        nudges=rig.nudges,
+        accountability=rig.acc,
+        messenger=rig.messenger,
+        clock=clock,
+        worker="w1",
+        pacing=lambda platform: Pacer(
+            per_destination=None,
+            per_workspace=None,
+            monotonic=lambda: moments[0],
+            sleep=sleep,
+        ),
+        concurrency=1,
+    )
+    rig.messenger.fail_next = [DeliveryDeferred(30)]
+    await rig.at(utc(22, 9))  # the reminder: 429
+    await rig.at(utc(22, 9, 1))  # the reminder again, for the same DM: must wait
+    assert sum(slept) >= 30 - 1e-6
