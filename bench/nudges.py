@@ -286,21 +286,26 @@ async def child_ready(url: str, schema: str | None) -> dict[str, Any]:
     }
 
 
-def rss_mb() -> float:
-    """This process's resident set now (``VmRSS``) in MB, 0 without ``/proc``."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident set (``VmRSS``) or its peak (``VmHWM``), in MB.
+
+    The peak is ``VmHWM``, not ``ru_maxrss``: Linux carries the peak of the address
+    space a process had before ``execve`` into ``ru_maxrss``, and ``subprocess`` spawns
+    with ``vfork``, so a child's ``ru_maxrss`` is at least its parent's peak (here, the
+    parent that just built a million drafts). Without ``/proc``, ``ru_maxrss`` it is.
+    """
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_rss_mb() -> float:
-    """This process's peak RSS (``ru_maxrss``, KB on Linux) in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return rss_mb("VmHWM")
 
 
 async def phase_restart(backend: str, tmp: Path, sizes: Sizes, runs: int) -> dict[str, Any]:

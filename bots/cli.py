@@ -233,8 +233,9 @@ async def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     try:
         me = _me(args, settings)
         text = " ".join(args.setting or [])
-        print(await runtime.accountability.settings(me, text, now=runtime.clock.now()))
-        return 0
+        reply, ok = await runtime.accountability.settings(me, text, now=runtime.clock.now())
+        print(reply, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 2
     finally:
         await runtime.close()
 

@@ -202,7 +202,8 @@ class ConsoleApp:
                 self._print(describe_nudge(n, now=now))
             return True
         if word == "settings":
-            self._print("\n" + await acc.settings(self.actor, rest, now=now))
+            reply, _ = await acc.settings(self.actor, rest, now=now)
+            self._print("\n" + reply)
             return True
         if word == "partner":
             if rest.lower() in ("end", "off", "none", "remove"):

@@ -417,19 +417,23 @@ class Accountability:
 
     # -- settings ------------------------------------------------------------------------
 
-    async def settings(self, actor: Actor, text: str, *, now: datetime) -> str:
-        """Show the person's settings, or change one; a change re-plans their nudges."""
+    async def settings(self, actor: Actor, text: str, *, now: datetime) -> tuple[str, bool]:
+        """Show the person's settings, or change one (which re-plans their nudges).
+
+        Returns the reply and whether the text was understood; on a mistake nothing
+        changes and the reply says how to write it.
+        """
         prefs = await self.preferences(actor.key())
         tz = resolve_tz(prefs, actor.tz or self.default_tz)
         if not text.strip():
-            return describe(prefs, tz=tz, now=now)
+            return describe(prefs, tz=tz, now=now), True
         try:
             changed, reply = apply_setting(prefs, text, now=now, tz=tz)
         except SettingError as exc:
-            return str(exc)
+            return str(exc), False
         await self.nudges.save_preferences(changed, now=now)
         await self.replan(actor.key(), now=now)
-        return reply
+        return reply, True
 
     async def upcoming(self, owner: str | None, *, limit: int = 50) -> list[NudgeRecord]:
         """Nudges still to come (pending or being delivered), soonest first."""

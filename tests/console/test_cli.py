@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import signal
 import subprocess
@@ -147,3 +148,44 @@ async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> 
         "What needs to happen first for \u201cthe beta launched\u201d to happen?" in resumed.stdout
     )
     assert "1) I need a landing page" in resumed.stdout and "2) Recruit testers" in resumed.stdout
+
+
+def test_nudges_lists_what_a_plan_scheduled_in_local_time(tmp_path: Path) -> None:
+    run = _cli(tmp_path, "console", "plan", "Launch", stdin="\n".join(PLAN_LINES) + "\n")
+    assert run.returncode == 0, run.stderr
+    listed = _cli(tmp_path, "nudges")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert any("checkin" in line and "“Recruit 20 testers”" in line for line in lines)
+    assert any("reminder" in line and "“Recruit 20 testers”" in line for line in lines)
+    assert all("(Europe/London)" in line for line in lines)
+
+
+def test_nudges_with_nothing_scheduled_says_where_they_come_from(tmp_path: Path) -> None:
+    listed = _cli(tmp_path, "nudges")
+    assert listed.returncode == 0
+    assert "No nudges are scheduled" in listed.stdout
+
+
+def test_settings_show_change_and_refuse_nonsense(tmp_path: Path) -> None:
+    shown = _cli(tmp_path, "settings")
+    assert shown.returncode == 0, shown.stderr
+    assert "21:00" in shown.stdout  # the default quiet hours
+    changed = _cli(tmp_path, "settings", "quiet", "22:00-07:00")
+    assert changed.returncode == 0, changed.stderr
+    assert "22:00" in _cli(tmp_path, "settings").stdout
+    bad = _cli(tmp_path, "settings", "quiet", "whenever")
+    assert bad.returncode == 2
+    assert "quiet" in bad.stderr.lower() and "22:00" in _cli(tmp_path, "settings").stdout
+
+
+def test_partner_invite_and_accept_as_another_person(tmp_path: Path) -> None:
+    me = _cli(tmp_path, "partner", "invite", "sam")
+    assert me.returncode == 0, me.stderr
+    assert "I've asked sam" in me.stdout
+    owner = getpass.getuser()  # the console person is the login name
+    accepted = _cli(tmp_path, "--user", "sam", "partner", "accept", owner)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "You're now" in accepted.stdout
+    status = _cli(tmp_path, "partner")
+    assert "sam (accepted)" in status.stdout

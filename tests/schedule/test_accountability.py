@@ -110,8 +110,8 @@ async def test_not_yet_with_a_new_date_replaces_the_nudges(rig: Rig, ann: Actor)
 
 async def test_quiet_hours_hold_a_nudge_until_they_end(rig: Rig, ann: Actor) -> None:
     await rig.plan(ann)
-    reply = await rig.acc.settings(ann, "quiet 16:00-20:00", now=rig.clock.now())
-    assert "16:00" in reply
+    reply, ok = await rig.acc.settings(ann, "quiet 16:00-20:00", now=rig.clock.now())
+    assert ok and "16:00" in reply
     checkins = [n for n in await rig.upcoming(ann.key()) if n.kind == "checkin"]
     assert checkins[0].due_at == utc(22, 20)  # re-planned at once
     assert await rig.at(utc(22, 17)) == []
@@ -147,8 +147,8 @@ async def test_working_days_move_a_sunday_checkin_to_monday_morning(rig: Rig, an
 
 async def test_a_vacation_holds_nudges_and_sends_each_once_after(rig: Rig, ann: Actor) -> None:
     await rig.plan(ann)
-    reply = await rig.acc.settings(ann, "pause until 29 November", now=rig.clock.now())
-    assert "29 November" in reply
+    reply, ok = await rig.acc.settings(ann, "pause until 29 November", now=rig.clock.now())
+    assert ok and "29 November" in reply
     assert await rig.run_until(utc(28, 23)) == []
     sent = await rig.run_until(utc(29, 12))
     texts = [t for _, t in sent]
@@ -426,3 +426,76 @@ async def test_a_retry_after_holds_the_destination_in_the_pacer(
     await rig.at(utc(22, 9))  # the reminder: 429
     await rig.at(utc(22, 9, 1))  # the reminder again, for the same DM: must wait
     assert sum(slept) >= 30 - 1e-6
+
+
+async def _followup(
+    rig: Rig,
+    ann: Actor,
+    *,
+    kind: str,
+    text: str,
+    due: datetime,
+    recurrence: str | None,
+    session_id: str | None = None,
+) -> None:
+    """One method follow-up scheduled on a session, as a finished method leaves it."""
+    from core.ports import FollowUpRecord
+    from core.schedule.policy import followup_nudges
+
+    if session_id is None:
+        chat = rig.chat(ann, thread=kind)
+        await chat.start("plan", "Launch the beta")
+        session_id = chat.session_id
+    assert session_id is not None
+    f = FollowUpRecord(
+        id=f"{session_id}:{kind}",
+        session_id=session_id,
+        owner=ann.key(),
+        kind=kind,
+        text=text,
+        due_at=due,
+        tz="Europe/London",
+        recurrence=recurrence,
+        created_at=rig.clock.now(),
+    )
+    prefs = await rig.acc.preferences(ann.key())
+    await rig.nudges.add_nudges(
+        followup_nudges(f, prefs, now=rig.clock.now(), tz="Europe/London"), now=rig.clock.now()
+    )
+
+
+async def test_the_review_arrives_once_on_its_date(rig: Rig, ann: Actor) -> None:
+    await _followup(
+        rig,
+        ann,
+        kind="review",
+        text="Step 7: follow-up and review.",
+        due=utc(30, 17),
+        recurrence=None,
+    )
+    sent = await rig.run_until(utc(2, 12, month=12))
+    reviews = [(when, text) for when, text in sent if "Step 7" in text]
+    assert [when for when, _ in reviews] == [utc(30, 17)]
+    assert "Not a good moment?" in reviews[0][1]  # snooze offered
+
+
+async def test_the_weekly_checkin_lists_open_steps_every_week(rig: Rig, ann: Actor) -> None:
+    plan = await rig.plan(ann)
+    await _followup(
+        rig,
+        ann,
+        kind="weekly_checkin",
+        text="Weekly check-in: how are your commitments going?",
+        due=utc(28, 10),
+        recurrence="weekly",
+        session_id=plan.session_id,
+    )
+    sent = await rig.run_until(utc(12, 12, month=12))
+    weekly = [(when, text) for when, text in sent if "Weekly check-in" in text]
+    assert [when for when, _ in weekly] == [
+        utc(28, 10),
+        utc(5, 10, month=12),
+        utc(12, 10, month=12),
+    ]
+    assert "Still open:\n• “Fix the login bug”, due Sunday 22 November at 17:00" in weekly[0][1]
+    assert "• “I need a landing page”, due Monday 30 November at 17:00" in weekly[0][1]
