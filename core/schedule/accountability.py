@@ -170,12 +170,19 @@ class Accountability:
         self._woken(drafts)
 
     async def replan(self, owner: str, *, now: datetime) -> int:
-        """Re-derive every open commitment's nudges after a settings change; return count."""
+        """Re-derive the person's nudges after a settings change: every open commitment's,
+        and every method follow-up's (a series stopped by "nudges off" starts again with
+        "nudges on"); return how many things were re-planned."""
         prefs = await self.preferences(owner)
         commitments = await self.store.list_commitments(owner=owner, status="open")
         for c in commitments:
             await self._schedule_commitment(c, prefs, tz=resolve_tz(prefs, c.tz), now=now)
-        return len(commitments)
+        followups = await self.store.list_followups(owner=owner)
+        for f in followups:
+            drafts = followup_nudges(f, prefs, now=now, tz=resolve_tz(prefs, f.tz))
+            await self.nudges.replace_nudges(target=f.id, drafts=drafts, now=now)
+            self._woken(drafts)
+        return len(commitments) + len(followups)
 
     async def sweep(self, now: datetime) -> int:
         """Add the one resume nudge of each session silent for ``silence``; return count."""

@@ -458,6 +458,9 @@ async def _followup(
         recurrence=recurrence,
         created_at=rig.clock.now(),
     )
+    session = await rig.store.load_session(session_id)
+    assert session is not None
+    await rig.store.save_turn(session, followups=[f])
     prefs = await rig.acc.preferences(ann.key())
     await rig.nudges.add_nudges(
         followup_nudges(f, prefs, now=rig.clock.now(), tz="Europe/London"), now=rig.clock.now()
@@ -499,3 +502,20 @@ async def test_the_weekly_checkin_lists_open_steps_every_week(rig: Rig, ann: Act
     ]
     assert "Still open:\n• “Fix the login bug”, due Sunday 22 November at 17:00" in weekly[0][1]
     assert "• “I need a landing page”, due Monday 30 November at 17:00" in weekly[0][1]
+
+
+async def test_nudges_off_stops_everything_and_on_brings_the_series_back(
+    rig: Rig, ann: Actor
+) -> None:
+    await rig.plan(ann)
+    await _followup(
+        rig, ann, kind="visualisation", text="Visualise it.", due=utc(22, 18), recurrence="daily"
+    )
+    _, ok = await rig.acc.settings(ann, "nudges off", now=rig.clock.now())
+    assert ok
+    assert await rig.upcoming(ann.key()) == []
+    assert await rig.run_until(utc(24, 12)) == []
+    await rig.acc.settings(ann, "nudges on", now=rig.clock.now())
+    sent = await rig.run_until(utc(25, 19))
+    visualised = [when for when, text in sent if "Visualise it." in text]
+    assert visualised == [utc(24, 18), utc(25, 18)]
