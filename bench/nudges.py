@@ -14,7 +14,10 @@
    time) with one ``await dispatcher.tick()``; checked: every text delivered exactly
    once and 100,000 rows ``sent``;
 4. pacing: 10,000 due notices, all in one workspace, with a workspace rate ``R`` of
-   about half the unpaced throughput of step 3 (``burst=1``); the achieved rate
+   about half the unpaced throughput of step 3 and a burst of a quarter second's worth
+   (the dispatcher pauses sending between batches to claim and record, and a token
+   bucket with no burst can never make that time up: with ``burst=1`` the achieved rate
+   was 9-36 % below ``R``); the achieved rate
    (delivered / wall time) is compared with ``R``. The pacer runs on the real monotonic
    clock and ``asyncio.sleep``.
 
@@ -391,7 +394,7 @@ async def phase_pacing(backend: str, tmp: Path, sizes: Sizes, unpaced: float) ->
     rate = round_rate(unpaced / 2)
 
     def pacing(platform: str) -> Pacer:
-        return Pacer(per_destination=None, per_workspace=Rate(rate, burst=1))
+        return Pacer(per_destination=None, per_workspace=Rate(rate, burst=max(1, round(rate / 4))))
 
     run = await deliver_due(backend, tmp, "paced", sizes.paced, pacing)
     achieved = run["per_s"]

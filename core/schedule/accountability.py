@@ -50,7 +50,7 @@ from core.schedule.policy import (
 from core.schedule.ports import NudgeStore
 from core.schedule.settings_text import SettingError, apply_setting, describe
 
-__all__ = ["Accountability", "Delivery", "PeopleStore", "checkin_session_id"]
+__all__ = ["Accountability", "BatchFacts", "Delivery", "PeopleStore", "checkin_session_id"]
 
 _log = logging.getLogger(__name__)
 
@@ -69,7 +69,18 @@ class PeopleStore(Store, Protocol):
 
     async def get_person(self, key: str) -> Any: ...
 
+    async def get_people(self, keys: Sequence[str]) -> dict[str, Any]: ...
+
     async def upsert_person(self, person: Any) -> None: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class BatchFacts:
+    """What a batch of nudges needs about its recipients, read with two queries for the
+    whole batch instead of two per nudge."""
+
+    preferences: dict[str, Preferences] = field(default_factory=dict)
+    people: dict[str, Actor] = field(default_factory=dict)
 
 
 def checkin_session_id(commitment_id: str, due: datetime) -> str:
@@ -220,16 +231,30 @@ class Accountability:
 
     # -- delivery ------------------------------------------------------------------------
 
-    async def prepare(self, nudge: NudgeRecord, *, now: datetime) -> Delivery:
+    async def facts(self, batch: Sequence[NudgeRecord]) -> BatchFacts:
+        """Everyone's settings and names for a claimed batch, for :meth:`prepare`."""
+        owners = sorted({n.owner for n in batch})
+        saved = await self.nudges.get_preferences_many(owners)
+        people = await self.store.get_people(owners)
+        return BatchFacts(
+            preferences={o: saved.get(o) or Preferences.defaults(o) for o in owners},
+            people={key: _person_actor(p) for key, p in people.items()},
+        )
+
+    async def prepare(
+        self, nudge: NudgeRecord, *, now: datetime, facts: BatchFacts | None = None
+    ) -> Delivery:
         """Decide what a claimed nudge says now, or that it waits or is not needed."""
-        prefs = await self.preferences(nudge.owner)
+        prefs = facts.preferences.get(nudge.owner) if facts else None
+        if prefs is None:
+            prefs = await self.preferences(nudge.owner)
         if not prefs.nudges and nudge.kind != "notice":
             return _skip(nudge, "nudges are off")
         tz = resolve_tz(prefs, nudge.tz)
         allowed = send_time(now, nudge.payload, prefs, tz)
         if allowed > now:
             return _retry(nudge, allowed, "held for quiet hours, a day off or a pause")
-        recipient = await self._recipient(nudge)
+        recipient = await self._recipient(nudge, facts)
         if nudge.kind in _COMMITMENT_KINDS:
             return await self._commitment_nudge(nudge, recipient, tz=tz, now=now)
         if nudge.kind == "resume":
@@ -238,25 +263,17 @@ class Accountability:
             return _sent(nudge, recipient, _notice(DirectMessage(actor=recipient), nudge.payload))
         return await self._followup(nudge, recipient, prefs=prefs, tz=tz, now=now)
 
-    async def _recipient(self, nudge: NudgeRecord) -> Actor:
+    async def _recipient(self, nudge: NudgeRecord, facts: BatchFacts | None) -> Actor:
+        if facts is not None and nudge.owner in facts.people:
+            return facts.people[nudge.owner]
         if nudge.session_id is not None:
             session = await self.store.load_session(nudge.session_id)
             if session is not None and session.owner == nudge.owner:
                 return SessionState.from_json(session.state).owner
-        return await self._actor(nudge.owner)
-
-    async def _actor(self, key: str) -> Actor:
-        """The person with this key, from the people table when known."""
-        person = await self.store.get_person(key)
+        person = None if facts is not None else await self.store.get_person(nudge.owner)
         if person is not None:
-            return Actor(
-                platform=person.platform,
-                workspace=person.workspace,
-                user_id=person.user_id,
-                display_name=person.display_name,
-                tz=person.tz,
-            )
-        platform, workspace, user_id = key.split(":", 2)
+            return _person_actor(person)
+        platform, workspace, user_id = nudge.owner.split(":", 2)
         return Actor(platform=platform, workspace=workspace, user_id=user_id)
 
     async def _commitment(self, payload: dict[str, Any]) -> CommitmentRecord | None:
@@ -549,6 +566,17 @@ class Accountability:
         )
         await self.nudges.add_nudges([draft], now=now)
         self._woken([draft])
+
+
+def _person_actor(person: Any) -> Actor:
+    """A stored person (``PersonRecord``) as the actor to deliver to."""
+    return Actor(
+        platform=person.platform,
+        workspace=person.workspace,
+        user_id=person.user_id,
+        display_name=person.display_name,
+        tz=person.tz,
+    )
 
 
 def _notice(to: DirectMessage, payload: dict[str, Any]) -> list[Intent]:

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from core.dialogue.intents import DirectMessage, Intent
 from core.errors import DeliveryDeferred, DeliveryRefused
 from core.ports import Clock, Messenger
-from core.schedule.accountability import Accountability, Delivery
+from core.schedule.accountability import Accountability, BatchFacts, Delivery
 from core.schedule.model import NudgeOutcome, NudgeRecord
 from core.schedule.pacing import Pacer, pacer_for
 from core.schedule.ports import NudgeStore
@@ -177,9 +177,10 @@ class Dispatcher:
                 self.stats.claimed += len(claimed)
                 sending, coalesced = _coalesce(claimed)
                 self.stats.skipped += len(coalesced)
+                facts = await self.accountability.facts(sending)
                 outcomes = [
                     *coalesced,
-                    *await asyncio.gather(*(self._handle(n, now) for n in sending)),
+                    *await asyncio.gather(*(self._handle(n, now, facts) for n in sending)),
                 ]
                 applied = await self.nudges.finish(
                     outcomes, worker=self.worker, now=self.clock.now()
@@ -187,10 +188,10 @@ class Dispatcher:
                 self.stats.lost_claims += len(outcomes) - applied
                 handled += len(claimed)
 
-    async def _handle(self, nudge: NudgeRecord, now: datetime) -> NudgeOutcome:
+    async def _handle(self, nudge: NudgeRecord, now: datetime, facts: BatchFacts) -> NudgeOutcome:
         async with self._slots:
             try:
-                delivery = await self.accountability.prepare(nudge, now=now)
+                delivery = await self.accountability.prepare(nudge, now=now, facts=facts)
                 if delivery.intents:
                     await self._send(delivery.intents)
             except DeliveryDeferred as exc:

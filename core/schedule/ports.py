@@ -127,6 +127,10 @@ class NudgeStore(Protocol):
 
     async def get_preferences(self, owner: str) -> Preferences | None: ...
 
+    async def get_preferences_many(self, owners: Sequence[str]) -> dict[str, Preferences]:
+        """Saved settings by owner, for those of ``owners`` who have any."""
+        ...
+
     async def save_preferences(self, prefs: Preferences, *, now: datetime) -> None: ...
 
     async def get_partner(self, owner: str) -> PartnerLink | None:

@@ -14,17 +14,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.store.engine import make_engine
 from core.store.errors import SchemaTooNew, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only when a migration may be needed: a database already at
+# HEAD_REVISION is recognised with one query, which keeps ~100 ms of imports out of
+# every start-up.
 
 __all__ = [
     "HEAD_REVISION",
@@ -49,6 +54,8 @@ _PG_MIGRATION_LOCK = 0x62_72_6B_74_68_72_75
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration for the store's migrations, without any ini file."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -59,6 +66,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision in the migrations folder."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise StoreError(f"no migrations found in {MIGRATIONS_DIR}")
@@ -73,9 +82,22 @@ async def upgrade(target: str | AsyncEngine) -> None:
     needs ``connect_args``. Raises :class:`SchemaTooNew` when the database holds a
     revision this code has never heard of, before touching anything.
     """
-    async with _engine(target) as engine, engine.begin() as conn:
-        await lock_for_migration(conn)
-        await conn.run_sync(_upgrade_sync)
+    async with _engine(target) as engine:
+        if await _at_head(engine):
+            return
+        async with engine.begin() as conn:
+            await lock_for_migration(conn)
+            await conn.run_sync(_upgrade_sync)
+
+
+async def _at_head(engine: AsyncEngine) -> bool:
+    """Whether the database is exactly at :data:`HEAD_REVISION` (one cheap query)."""
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except SQLAlchemyError:
+        return False  # no version table yet: a new database
+    return [row[0] for row in rows] == [HEAD_REVISION]
 
 
 async def current_revision(target: str | AsyncEngine) -> str | None:
@@ -112,10 +134,15 @@ async def _engine(target: str | AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 
 def _current_heads(connection: Connection) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
 def _upgrade_sync(connection: Connection) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     known = {revision.revision for revision in script.walk_revisions()}

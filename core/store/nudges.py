@@ -334,6 +334,13 @@ class SqlNudgeStore:
         rows = await self._read(self._sql.preferences_by_owner, {"b_owner": owner})
         return _preferences(rows[0]) if rows else None
 
+    async def get_preferences_many(self, owners: Sequence[str]) -> dict[str, Preferences]:
+        """The saved settings of each of ``owners`` who has any, in one query."""
+        if not owners:
+            return {}
+        stmt = select(preferences).where(preferences.c.owner.in_(sorted(set(owners))))
+        return {row.owner: _preferences(row) for row in await self._read(stmt)}
+
     async def save_preferences(self, prefs: Preferences, *, now: datetime) -> None:
         """Insert or replace the person's settings.
 

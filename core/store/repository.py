@@ -306,6 +306,13 @@ class SqlStore:
         rows = await self._fetch(self._statements.person_by_key, {"key": key})
         return _person_record(rows[0]) if rows else None
 
+    async def get_people(self, keys: Sequence[str]) -> dict[str, PersonRecord]:
+        """The known people among ``keys``, by key, in one query."""
+        if not keys:
+            return {}
+        stmt = select(people).where(people.c.key.in_(sorted(set(keys))))
+        return {row.key: _person_record(row) for row in await self._fetch(stmt)}
+
     # -- writes --------------------------------------------------------------------------
 
     async def save_turn(
