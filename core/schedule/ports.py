@@ -41,8 +41,10 @@ class NudgeStore(Protocol):
         """Make ``drafts`` the pending nudges of ``target``, in one transaction.
 
         Pending nudges of ``target`` whose key is not among the drafts become
-        ``cancelled``; drafts with a new key are inserted; claimed, sent and final rows
-        are left alone. An empty ``drafts`` cancels every pending nudge of the target.
+        ``cancelled``; a draft whose key is pending updates that row (a settings change
+        moves a nudge without changing its key); drafts with a new key are inserted;
+        claimed, sent and final rows are left alone. An empty ``drafts`` cancels every
+        pending nudge of the target.
         """
         ...
 
