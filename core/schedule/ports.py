@@ -41,10 +41,11 @@ class NudgeStore(Protocol):
         """Make ``drafts`` the pending nudges of ``target``, in one transaction.
 
         Pending nudges of ``target`` whose key is not among the drafts become
-        ``cancelled``; a draft whose key is pending updates that row (a settings change
-        moves a nudge without changing its key); drafts with a new key are inserted;
-        claimed, sent and final rows are left alone. An empty ``drafts`` cancels every
-        pending nudge of the target.
+        ``cancelled``; a draft whose key is pending or cancelled updates that row and
+        makes it pending (a settings change moves a nudge without changing its key;
+        "nudges on" brings back what "nudges off" cancelled); drafts with a new key are
+        inserted; claimed, sent, failed and skipped rows are left alone. An empty
+        ``drafts`` cancels every pending nudge of the target.
         """
         ...
 

@@ -693,20 +693,23 @@ _Insert = TypeVar("_Insert", sqlite.Insert, postgresql.Insert)
 
 
 def _on_conflict(insert: _Insert, *, update_pending: bool) -> _Insert:
-    """Skip an existing key; or, with ``update_pending``, update it if still pending.
+    """Skip an existing key; or, with ``update_pending``, update it if pending or cancelled.
 
     The update sets what a draft holds (plus ``updated_at``) and leaves the delivery
-    columns (attempts, error) alone; a row that is claimed or final does not match the
-    ``WHERE`` and is skipped as before.
+    columns (attempts, error) alone. A cancelled row is scheduled again: a re-plan that
+    wants a key back (nudges off, then on) must get it, or the nudge would be lost. A row
+    that is claimed, sent, failed or skipped does not match the ``WHERE`` and is kept.
     """
     if not update_pending:
         return insert.on_conflict_do_nothing(index_elements=["key"])
     drafted = ("kind", "owner", "target", "session_id", "due_at", "tz", "payload", "updated_at")
+    set_: dict[str, Any] = {name: insert.excluded[name] for name in drafted}
+    set_["status"] = literal_column("'pending'")
     return insert.on_conflict_do_update(
         index_elements=["key"],
-        set_={name: insert.excluded[name] for name in drafted},
-        # A literal, not a parameter: the SQLite statement binds only the rows' values.
-        where=nudges.c.status == literal_column("'pending'"),
+        set_=set_,
+        # Literals, not parameters: the SQLite statement binds only the rows' values.
+        where=nudges.c.status.in_([literal_column("'pending'"), literal_column("'cancelled'")]),
     )
 
 

@@ -519,3 +519,11 @@ async def test_nudges_off_stops_everything_and_on_brings_the_series_back(
     sent = await rig.run_until(utc(25, 19))
     visualised = [when for when, text in sent if "Visualise it." in text]
     assert visualised == [utc(24, 18), utc(25, 18)]
+
+
+async def test_nudges_off_then_on_brings_a_commitments_checkin_back(rig: Rig, ann: Actor) -> None:
+    await rig.plan(ann)
+    await rig.acc.settings(ann, "nudges off", now=rig.clock.now())
+    await rig.acc.settings(ann, "nudges on", now=rig.clock.now())
+    [checkin] = await rig.at(utc(22, 17)) or [""]
+    assert "Check-in time: “Fix the login bug”" in checkin
