@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from core.dialogue.coach import Coach
 from core.dialogue.events import Inbound, Reply
@@ -14,32 +15,19 @@ from core.schedule.dispatcher import Dispatcher
 from core.schedule.model import NudgeRecord
 from core.store.nudges import SqlNudgeStore
 from core.store.repository import SqlStore
-from core.testing import FakeClock, RecordingMessenger, intent_text
+from core.testing import FakeClock, RecordingMessenger, intent_text, load_transcript
 from tests.dialogue.helpers import Chat
 
 __all__ = ["PLAN_SCRIPT", "Rig"]
 
-# A PLAN session that ends with three commitments, when started on Saturday 21 November
-# 2026 at 10:00 in London: "Fix the login bug" due Sunday 22 November 17:00, "Recruit 20
-# testers" Friday 27 November 17:00, "I need a landing page" Monday 30 November 17:00.
+# The person's side of tests/transcripts/plan.yaml: a PLAN session that ends with three
+# commitments, when started on Saturday 21 November 2026 at 10:00 in London: "Fix the
+# login bug" due Sunday 22 November 17:00, "Recruit 20 testers" Friday 27 November 17:00,
+# "I need a landing page" Monday 30 November 17:00.
 PLAN_SCRIPT = [
-    "I want the beta launched by March",
-    "I need a landing page",
-    "Recruit 20 testers",
-    "Fix the login bug",
-    "nothing else",
-    "3",
-    "Finding the time",
-    "1",
-    "2",
-    "1",
-    "tomorrow",
-    "yes",
-    "next Friday",
-    "yes",
-    "end of the month",
-    "yes",
-    "1",
+    str(turn["say"])
+    for turn in load_transcript(Path(__file__).parents[1] / "transcripts" / "plan.yaml").turns
+    if "say" in turn
 ]
 
 

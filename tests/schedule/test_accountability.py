@@ -306,7 +306,7 @@ async def test_partner_accepts_and_hears_of_done_steps_but_never_answers(
     to_bob = [
         t
         for t, d in zip(sent, rig.delivered[-len(sent) :], strict=True)
-        if d.recipient == bob or (d.recipient and d.recipient.user_id == "bob")
+        if d.recipient is not None and d.recipient.key() == bob.key()
     ]
     assert to_bob == ["Ann finished “Fix the login bug”. (1 of 3 steps done.)"]
     everything = "\n".join(rig.messenger.texts())
@@ -358,38 +358,27 @@ async def test_a_daily_0900_nudge_in_new_york_stays_at_0900_across_both_dst_chan
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from core.ports import FollowUpRecord
-    from core.schedule.policy import followup_nudges
-
     ny = ZoneInfo("America/New_York")
     for first, last in (
         (datetime(2026, 3, 6, 9, tzinfo=ny), datetime(2026, 3, 10, 12, tzinfo=ny)),
         (datetime(2026, 10, 30, 9, tzinfo=ny), datetime(2026, 11, 3, 12, tzinfo=ny)),
     ):
         rig.clock.set(first - timedelta(days=1))
-        chat = rig.chat(ann, thread=f"dst-{first:%m}")
-        await chat.start("plan", "Launch the beta")
-        assert chat.session_id is not None
-        f = FollowUpRecord(
-            id=f"{chat.session_id}:visualise",
-            session_id=chat.session_id,
-            owner=ann.key(),
+        session_id = await _followup(
+            rig,
+            ann,
             kind="visualisation",
             text="Visualise: the beta launched by March",
-            due_at=first,
-            tz="America/New_York",
+            due=first,
             recurrence="daily",
-            created_at=rig.clock.now(),
+            tz="America/New_York",
         )
-        prefs = await rig.acc.preferences(ann.key())
-        drafts = followup_nudges(f, prefs, now=rig.clock.now(), tz="America/New_York")
-        await rig.nudges.add_nudges(drafts, now=rig.clock.now())
         sent = await rig.run_until(last)
         times = [when.astimezone(ny) for when, text in sent if "Visualise" in text]
         # Wall-clock arithmetic: first + i days is 09:00 local on each of five days.
         assert times == [first + timedelta(days=i) for i in range(5)]
         assert len({t.utcoffset() for t in times}) == 2  # the UTC hour did change
-        await rig.store.delete_session(chat.session_id)
+        await rig.store.delete_session(session_id)
 
 
 async def test_a_retry_after_holds_the_destination_in_the_pacer(
@@ -437,13 +426,15 @@ async def _followup(
     due: datetime,
     recurrence: str | None,
     session_id: str | None = None,
-) -> None:
-    """One method follow-up scheduled on a session, as a finished method leaves it."""
+    tz: str = "Europe/London",
+) -> str:
+    """One method follow-up scheduled on a session, as a finished method leaves it;
+    returns the session's id."""
     from core.ports import FollowUpRecord
     from core.schedule.policy import followup_nudges
 
     if session_id is None:
-        chat = rig.chat(ann, thread=kind)
+        chat = rig.chat(ann, thread=f"{kind}-{due:%m%d}")
         await chat.start("plan", "Launch the beta")
         session_id = chat.session_id
     assert session_id is not None
@@ -454,7 +445,7 @@ async def _followup(
         kind=kind,
         text=text,
         due_at=due,
-        tz="Europe/London",
+        tz=tz,
         recurrence=recurrence,
         created_at=rig.clock.now(),
     )
@@ -463,8 +454,9 @@ async def _followup(
     await rig.store.save_turn(session, followups=[f])
     prefs = await rig.acc.preferences(ann.key())
     await rig.nudges.add_nudges(
-        followup_nudges(f, prefs, now=rig.clock.now(), tz="Europe/London"), now=rig.clock.now()
+        followup_nudges(f, prefs, now=rig.clock.now(), tz=tz), now=rig.clock.now()
     )
+    return session_id
 
 
 async def test_the_review_arrives_once_on_its_date(rig: Rig, ann: Actor) -> None:
