@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("session", nargs="?", help="a session id or its first characters")
 
     sub.add_parser("commitments", help="list your commitments and their due dates")
+
+    slack = sub.add_parser(
+        "slack",
+        help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on --port)",
+    )
+    slack.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
     return parser
 
 
@@ -353,8 +360,21 @@ async def _cmd_commitments(args: argparse.Namespace, settings: Settings) -> int:
         await store.close()
 
 
+async def _cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.slack import run_slack  # Bolt and aiohttp load only for Slack
+
+    runtime = await Runtime.open(settings, clock=SystemClock())
+    try:
+        return await run_slack(settings, runtime, host=args.host, port=args.port)
+    finally:
+        await runtime.close()
+
+
 async def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
     platforms = settings.configured_platforms()
+    if "slack" in platforms:
+        args.host, args.port = "0.0.0.0", 3000
+        return await _cmd_slack(args, settings)
     if platforms:
         names = " and ".join(platforms)
         print(
@@ -389,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "settings": _cmd_settings,
             "partner": _cmd_partner,
             "dispatch": _cmd_dispatch,
+            "slack": _cmd_slack,
             None: _cmd_default,
         }[args.command]
         return asyncio.run(runner(args, settings))

@@ -16,6 +16,7 @@ from core.methods.loader import MethodLibrary
 from core.ports import Clock, Messenger
 from core.schedule.accountability import Accountability, Delivery
 from core.schedule.dispatcher import Dispatcher
+from core.schedule.pacing import Pacer, pacer_for
 from core.store.nudges import SqlNudgeStore
 from core.store.repository import SqlStore
 
@@ -41,12 +42,22 @@ class Runtime:
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, clock: Clock, methods: MethodLibrary | None = None
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock,
+        methods: MethodLibrary | None = None,
+        store: SqlStore | None = None,
     ) -> Runtime:
-        """Open (and migrate) the database and wire the services on it."""
-        if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = await SqlStore.open(settings.db_url)
+        """Open (and migrate) the database and wire the services on it.
+
+        ``store``, when given, is used instead of opening ``settings.db_url`` (tests pass
+        one on a PostgreSQL schema of their own); the runtime then closes it.
+        """
+        if store is None:
+            if not settings.database_url:
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+            store = await SqlStore.open(settings.db_url)
         nudges = SqlNudgeStore(store)
         coach = Coach(store=store, methods=methods or methods_for(settings), default_tz=settings.tz)
         accountability = Accountability(
@@ -70,14 +81,20 @@ class Runtime:
         messenger: Messenger,
         *,
         on_delivered: Callable[[Delivery], None] | None = None,
+        pacing: Callable[[str], Pacer] | None = pacer_for,
     ) -> Dispatcher:
-        """A dispatcher delivering this runtime's nudges through ``messenger``."""
+        """A dispatcher delivering this runtime's nudges through ``messenger``.
+
+        ``pacing=None`` when the messenger paces its own sends (Slack's does, so that
+        replies and nudges to one channel share one pace).
+        """
         return Dispatcher(
             nudges=self.nudges,
             accountability=self.accountability,
             messenger=messenger,
             clock=self.clock,
             on_delivered=on_delivered,
+            pacing=pacing,
         )
 
     async def close(self) -> None:

@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     """How often the dispatcher looks for nudges other replicas scheduled."""
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    """Socket Mode's app-level token (``xapp-…``); without it Slack runs over HTTP."""
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    """Verifies that HTTP requests come from Slack (required in HTTP mode)."""
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_CLIENT_SECRET"
+    )
+    """With the client id: OAuth install in many workspaces (HTTP mode)."""
+    slack_redirect_uri: str | None = Field(default=None, validation_alias="SLACK_REDIRECT_URI")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    """Slack's Web API base URL (slack-sdk's ``base_url``): a proxy, GovSlack, tests."""
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
 
     @property
@@ -71,7 +84,7 @@ class Settings(BaseSettings):
     def configured_platforms(self) -> list[str]:
         """The chat platforms with a token set."""
         platforms = []
-        if self.slack_bot_token:
+        if self.slack_bot_token or (self.slack_client_id and self.slack_client_secret):
             platforms.append("slack")
         if self.discord_token:
             platforms.append("discord")

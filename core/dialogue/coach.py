@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core.dialogue.engine import Engine, Turn
+from core.dialogue.engine import Engine, Turn, report_input
 from core.dialogue.events import Inbound, NudgeDue, Start
-from core.dialogue.intents import Ask, Intent, Say
+from core.dialogue.intents import Ask, Destination, Document, Intent, Say
 from core.dialogue.model import Actor, Place
 from core.dialogue.state import SessionState
 from core.language import UnknownTimeZone
 from core.methods.loader import MethodError, MethodLibrary
 from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord, Store
+from core.report.markdown import render_report, report_filename
 
 __all__ = ["Coach", "CommitmentChange", "CommittedTurn", "TurnListener", "TurnResult"]
 
@@ -127,6 +128,26 @@ class Coach:
             turn = self.engine.handle(state, event, now=inbound.at)
             intents = await self._save(turn)
         return TurnResult(session_id=session_id, intents=intents, finished=state.finished)
+
+    def report(self, record: SessionRecord, *, to: Destination) -> Document | None:
+        """The report of a stored session (finished or not), addressed to ``to``.
+
+        ``None`` when the session's method is no longer loaded: its questions, and so its
+        report, cannot be rebuilt.
+        """
+        try:
+            method = self.methods.get(record.method)
+        except MethodError:
+            return None
+        state = SessionState.from_json(record.state)
+        data = report_input(method, state)
+        title = method.report.title if state.finished else f"{method.report.title} (so far)"
+        return Document(
+            to=to,
+            title=title,
+            filename=report_filename(method, data),
+            markdown=render_report(method, data),
+        )
 
     async def _start(self, inbound: Inbound, event: Start) -> TurnResult:
         try:

@@ -411,6 +411,30 @@ class Accountability:
         result = await self.coach.handle(inbound)
         return result.intents, (None if result.finished else session_id)
 
+    async def checkin(self, actor: Actor, *, now: datetime) -> tuple[list[Intent], str | None]:
+        """Check in now on the person's open commitment that is due soonest.
+
+        Opens (or presents again) the same check-in session its nudge would, in the
+        person's DMs, so a later nudge about it lands in the same conversation. Returns
+        what to show and that session, or a friendly word and ``None`` when nothing is open.
+        """
+        open_ones = await self.store.list_commitments(owner=actor.key(), status="open")
+        if not open_ones:
+            return [
+                Say(
+                    to=DirectMessage(actor=actor),
+                    text="You have no open commitments to check in on. Start a plan to make some.",
+                )
+            ], None
+        c = open_ones[0]
+        session_id = checkin_session_id(c.id, c.due_at)
+        prefs = await self.preferences(actor.key())
+        tz = resolve_tz(prefs, actor.tz or c.tz)
+        dm = DirectMessage(actor=actor)
+        intro = compose.checkin_intro(dm, text=c.text, due=c.due_at, tz=tz, now=now)
+        asked = await self._open_checkin(actor, c, session_id=session_id, now=now)
+        return [intro, *asked], session_id
+
     async def _snooze(
         self,
         actor: Actor,

@@ -37,6 +37,7 @@ __all__ = [
     "Base",
     "CommitmentRow",
     "FollowUpRow",
+    "InboundEventRow",
     "NudgeRow",
     "PartnerRow",
     "Person",
@@ -45,6 +46,7 @@ __all__ = [
     "UTCDateTime",
     "commitments",
     "followups",
+    "inbound_events",
     "nudges",
     "partners",
     "people",
@@ -251,6 +253,15 @@ class PartnerRow(Base):
     updated_at: Mapped[datetime]
 
 
+class InboundEventRow(Base):
+    """A platform event already handled (Slack's ``event_id``), kept to drop redeliveries."""
+
+    __tablename__ = "inbound_events"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -264,3 +275,4 @@ followups = _table(FollowUpRow)
 nudges = _table(NudgeRow)
 preferences = _table(PreferencesRow)
 partners = _table(PartnerRow)
+inbound_events = _table(InboundEventRow)
