@@ -151,7 +151,6 @@ class SlackService:
         else:
             clients = SingleWorkspace(client)
             app = AsyncApp(
-                token=config.bot_token,
                 signing_secret=config.signing_secret or "",
                 client=client,
                 # Socket Mode requests are not signed; Bolt skips the check for them.

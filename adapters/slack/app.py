@@ -66,7 +66,12 @@ NOT_IN_CHANNEL: Final = (
     "with me. Nothing was started."
 )
 
-_METHOD_TITLES: Final = {"plan": "PLAN", "seven-step": "seven-step", "session": "coaching"}
+_METHOD_TITLES: Final = {
+    "plan": "PLAN",
+    "seven-step": "seven-step",
+    "session": "coaching",
+    "checkin": "check-in",
+}
 
 #: Message subtypes that are a person writing: anything else (edits, joins, bots) is not.
 _PERSON_SUBTYPES: Final = frozenset({"", "thread_broadcast", "file_share"})
@@ -160,7 +165,8 @@ class SlackBot:
 
         if cmd.name == "help":
             await tell(help_text(self.command, unknown=cmd.unknown))
-        elif cmd.name in METHOD_SUBCOMMANDS:
+        elif cmd.name in METHOD_SUBCOMMANDS or (cmd.name == "checkin" and cmd.rest):
+            # "checkin <topic>" is a check-in on anything, in a thread like any session.
             await self._start_session(cmd, actor, team=team, channel=channel, tell=tell)
         elif cmd.name == "team":
             await tell(

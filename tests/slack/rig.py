@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ USERS: dict[str, dict[str, Any]] = {
 }
 
 
+_CHECKLIST_LINE = re.compile(r"[☐☑] (?P<step>.*?)(?: — due (?P<due>.*))?", re.DOTALL)
+
+
 def signature_headers(
     body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
 ) -> dict[str, str]:
@@ -56,9 +60,18 @@ def message_text(call: Call) -> str:
     if not blocks:
         return unescape(str(call.args.get("text") or ""))
     lines: list[str] = []
+    step = 0
     for block in blocks:
         if block["type"] == "section":
-            lines.append(unescape(block["text"]["text"]))
+            text = unescape(block["text"]["text"])
+            checklist = _CHECKLIST_LINE.fullmatch(text)
+            if checklist is not None:  # a plan step: shown as the neutral "n. step (by date)"
+                step += 1
+                due = f" (by {checklist['due']})" if checklist["due"] else ""
+                text = f"{step}. {checklist['step']}{due}"
+            else:
+                step = 0
+            lines.append(text)
         elif block["type"] == "context":
             lines.extend(unescape(e["text"]) for e in block["elements"])
         elif block["type"] == "actions":

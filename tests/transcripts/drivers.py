@@ -17,6 +17,8 @@ from adapters.console.app import ConsoleApp
 from core.dialogue.coach import Coach
 from core.dialogue.model import Actor
 from core.testing import FakeClock
+from tests.slack.fake_slack import Call
+from tests.slack.rig import SlackRig, message_text
 
 
 class ScriptedStdin:
@@ -67,3 +69,66 @@ class ConsoleDriver:
         if self.task is not None and not self.task.done():
             self.stdin.lines.put("")
             await self.task
+
+
+class SlackDriver:
+    """Plays a transcript through the Slack adapter: a slash command, then thread replies.
+
+    With ``click``, a numeric answer to a question that shows buttons presses the button
+    instead of typing the number, as a person in Slack would.
+    """
+
+    def __init__(self, rig: SlackRig, *, channel: str = "C0001", click: bool = False) -> None:
+        self.rig = rig
+        self.channel = channel
+        self.click = click
+        self.ts = ""
+        self._seen = 0
+        self._uploads = 0
+
+    def _new_output(self) -> list[str]:
+        thread = self.rig.thread(self.channel, self.ts)
+        shown = [message_text(c) for c in thread[self._seen :]]
+        self._seen = len(thread)
+        uploads = [u for u in self.rig.fake.uploads if u.thread_ts == self.ts]
+        for u in uploads[self._uploads :]:
+            if u.filename.endswith(".md"):
+                shown.append(f"[document {u.filename}]\n{u.content.decode()}")
+            else:
+                shown.append(f"[image {u.filename}: {u.alt_txt}]")
+        self._uploads = len(uploads)
+        return shown
+
+    async def start(self, method: str, topic: str) -> list[str]:
+        await self.rig.command(f"{method} {topic}", channel=self.channel)
+        self.ts = self.rig.roots(self.channel)[-1].response["ts"]
+        return self._new_output()
+
+    async def say(self, text: str) -> list[str]:
+        button = self._button(text) if self.click else None
+        if button is not None:
+            message, action_id = button
+            await self.rig.click(message, action_id)
+        else:
+            await self.rig.say(text, channel=self.channel, thread_ts=self.ts)
+        return self._new_output()
+
+    def _button(self, text: str) -> tuple[Call, str] | None:
+        """The last message's ``n``-th button, when ``text`` is a number ``n``."""
+        if not text.strip().isdigit():
+            return None
+        thread = self.rig.thread(self.channel, self.ts)
+        if not thread:
+            return None
+        last = thread[-1]
+        buttons = [
+            e["action_id"]
+            for b in last.args.get("blocks") or ()
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["type"] == "button"
+        ]
+        n = int(text.strip())
+        if not 1 <= n <= len(buttons):
+            return None
+        return last, buttons[n - 1]

@@ -12,9 +12,12 @@ from core.dialogue.events import Inbound
 from core.dialogue.intents import Intent
 from core.dialogue.model import Actor, Place
 from core.methods.loader import MethodLibrary
+from core.store.repository import SqlStore
 from core.testing import EngineDriver, FakeClock, MemoryStore, load_transcript, run_transcript
 from tests.databases import Database
-from tests.transcripts.drivers import ConsoleDriver
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.rig import ANN, TEAM, SlackRig
+from tests.transcripts.drivers import ConsoleDriver, SlackDriver
 
 HERE = Path(__file__).parent
 TRANSCRIPTS = sorted(HERE.glob("*.yaml"))
@@ -76,8 +79,40 @@ async def test_transcript_through_every_adapter(
         await driver.close()
     finals["console"] = await _final(store)
 
+    # Slack: the real Bolt app over signed HTTP, typing every answer in the thread, and
+    # again pressing the buttons where a question shows them.
+    for click in (False, True):
+        fake = FakeSlack(team_id=TEAM, users={ANN: {"real_name": "Ann", "tz": transcript.tz}})
+        await fake.start()
+        rig = await SlackRig.open(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / f'slack-{click}.db'}",
+            tmp_path=tmp_path,
+            clock=FakeClock(transcript.start),
+            fake=fake,
+        )
+        try:
+            await run_transcript(transcript, SlackDriver(rig, click=click))
+            finals[f"slack-click={click}"] = await _final_sql(rig.runtime.store)
+            assert rig.service.bot.failures == 0
+        finally:
+            await rig.close()
+
     _check_final(finals["engine"], transcript.final)
     assert finals["console"] == finals["engine"]
+    assert finals["slack-click=False"] == finals["engine"]
+    assert finals["slack-click=True"] == finals["engine"]
+
+
+async def _final_sql(store: SqlStore) -> dict[str, Any]:
+    (session,) = await store.list_sessions()
+    commitments = await store.list_commitments(session_id=session.id)
+    followups = await store.list_followups(session_id=session.id)
+    return {
+        "status": session.status,
+        "answers": session.state["answers"],
+        "commitments": [(c.text, c.due_at) for c in sorted(commitments, key=lambda c: c.position)],
+        "followups": sorted(f.kind for f in followups),
+    }
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
