@@ -91,6 +91,7 @@ class SlackRig:
     clock: FakeClock
     http: aiohttp.ClientSession
     url: str
+    owns_fake: bool = True
     statuses: list[int] = field(default_factory=list)
 
     @classmethod
@@ -104,6 +105,7 @@ class SlackRig:
         fake: FakeSlack | None = None,
         **config: Any,
     ) -> SlackRig:
+        owns_fake = fake is None
         if fake is None:
             fake = FakeSlack(team_id=TEAM, users=USERS)
             await fake.start()
@@ -130,13 +132,15 @@ class SlackRig:
             clock=clock,
             http=aiohttp.ClientSession(),
             url=url,
+            owns_fake=owns_fake,
         )
 
     async def close(self) -> None:
         await self.http.close()
         await self.service.close()
         await self.runtime.close()
-        await self.fake.close()
+        if self.owns_fake:
+            await self.fake.close()
 
     # -- requests ------------------------------------------------------------------------
 
