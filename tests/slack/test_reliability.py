@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
@@ -149,7 +150,7 @@ async def test_posts_are_paced_per_channel(tmp_path: Path, clock: FakeClock) -> 
         await rig.settle()
         times = [c.at for c in rig.fake.posted() if c.args["channel"] == "C0001"]
         assert len(times) == 8  # four roots, four first questions
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 0.045  # 20 a second, one at a time
     finally:
         await rig.close()
