@@ -35,8 +35,9 @@ TABLES = {
     "nudges",
     "preferences",
     "partners",
+    "inbound_events",
 }
-TABLES_0001 = TABLES - {"nudges", "preferences", "partners"}
+TABLES_0001 = TABLES - {"nudges", "preferences", "partners", "inbound_events"}
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -218,5 +219,21 @@ async def test_0002_downgrades_to_0001_and_back(database: Database) -> None:
         async with engine.connect() as conn:
             assert await conn.run_sync(_tables) == TABLES
             assert "slips" in await conn.run_sync(_columns, "commitments")
+    finally:
+        await engine.dispose()
+
+
+async def test_0003_adds_and_removes_the_inbound_event_log(database: Database) -> None:
+    engine = database.engine()
+    try:
+        await _run_locked(engine, _migrate_to("0002"))
+        async with engine.connect() as conn:
+            assert "inbound_events" not in await conn.run_sync(_tables)
+        await _run_locked(engine, _migrate_to("head"))
+        async with engine.connect() as conn:
+            assert "inbound_events" in await conn.run_sync(_tables)
+        await _run_locked(engine, _migrate_to("0002", down=True))
+        async with engine.connect() as conn:
+            assert "inbound_events" not in await conn.run_sync(_tables)
     finally:
         await engine.dispose()
