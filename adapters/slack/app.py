@@ -107,7 +107,6 @@ class SlackBot:
         app.event("message")(self._on_message)
         app.event("app_home_opened")(self._on_home_opened)
         app.action(re.compile(".*"))(self._on_action)
-        app.event("app_mention")(self._on_mention)
 
     # -- task tracking -------------------------------------------------------------------
 
@@ -314,21 +313,6 @@ class SlackBot:
             if s.place.startswith(prefix):
                 return s
         return None
-
-    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """A mention outside a session thread: say how to start, privately."""
-        if event.get("thread_ts"):
-            return  # a mention inside a thread arrives as a message event as well
-        self._spawn(self._mention(body, event), "mention")
-
-    async def _mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        team = str(body.get("team_id") or "")
-        client = await self.messenger.clients.client_for(team)
-        await client.chat_postEphemeral(
-            channel=str(event.get("channel")),
-            user=str(event.get("user")),
-            text=escape(help_text(self.command)),
-        )
 
     # -- buttons -------------------------------------------------------------------------
 
