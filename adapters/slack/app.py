@@ -15,7 +15,7 @@ Where things happen:
 * Nudges and the check-ins they open arrive at the top level of the person's DM; a reply
   typed there goes to their newest open DM check-in, and its buttons carry the session id.
 * Retried events are dropped by :class:`~core.store.events.SqlEventLog`, in the database
-  shared by every replica.
+  shared by every replica, after the acknowledgement (a busy database must not delay it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any, Final
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.response import BoltResponse
 
 from adapters.slack.commands import METHOD_SUBCOMMANDS, SlashCommand, help_text, parse
 from adapters.slack.escape import escape, unescape
@@ -102,7 +101,6 @@ class SlackBot:
         self.command = command
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures = 0
-        app.middleware(self._drop_redeliveries)
         app.command(command)(self._on_command)
         app.event("message")(self._on_message)
         app.event("app_home_opened")(self._on_home_opened)
@@ -128,23 +126,21 @@ class SlackBot:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    # -- middleware ----------------------------------------------------------------------
+    # -- redeliveries ----------------------------------------------------------------
 
-    async def _drop_redeliveries(
-        self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        """Answer 200 to an event already handled (by any replica) and go no further."""
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if (
-            self.events is not None
-            and isinstance(event_id, str)
-            and event_id
-            and not await self.events.first_time(f"slack:{event_id}", now=self.clock.now())
-        ):
-            _log.info("dropped a redelivered Slack event", extra={"event_id": event_id})
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
+    async def _first_time(self, body: dict[str, Any]) -> bool:
+        """Whether this event is new to every replica (Slack retries; any replica may get it).
+
+        Checked after the acknowledgement, in the handling task: a busy database must never
+        hold up the answer Slack waits 3 seconds for.
+        """
+        event_id = body.get("event_id")
+        if self.events is None or not isinstance(event_id, str) or not event_id:
+            return True
+        if await self.events.first_time(f"slack:{event_id}", now=self.clock.now()):
+            return True
+        _log.info("dropped a redelivered Slack event", extra={"event_id": event_id})
+        return False
 
     # -- slash command -------------------------------------------------------------------
 
@@ -273,6 +269,8 @@ class SlackBot:
         self._spawn(self._message(body, event), "message")
 
     async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not await self._first_time(body):
+            return
         team = str(body.get("team_id") or event.get("team") or "")
         channel = str(event.get("channel") or "")
         user = str(event["user"])
@@ -386,6 +384,8 @@ class SlackBot:
         self._spawn(self._home(body, event), "home")
 
     async def _home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not await self._first_time(body):
+            return
         team = str(body.get("team_id") or "")
         user = str(event.get("user") or "")
         await self.publish_home(team, user)
