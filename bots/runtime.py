@@ -14,10 +14,12 @@ from bots.settings import Settings
 from core.dialogue.coach import Coach
 from core.methods.loader import MethodLibrary
 from core.ports import Clock, Messenger
+from core.privacy import Privacy
 from core.schedule.accountability import Accountability, Delivery
 from core.schedule.dispatcher import Dispatcher
 from core.schedule.pacing import Pacer, pacer_for
 from core.store.nudges import SqlNudgeStore
+from core.store.privacy import SqlPersonData
 from core.store.repository import SqlStore
 
 __all__ = ["Runtime", "methods_for"]
@@ -39,6 +41,7 @@ class Runtime:
     nudges: SqlNudgeStore
     coach: Coach
     accountability: Accountability
+    privacy: Privacy
 
     @classmethod
     async def open(
@@ -74,6 +77,7 @@ class Runtime:
             nudges=nudges,
             coach=coach,
             accountability=accountability,
+            privacy=Privacy(SqlPersonData(store)),
         )
 
     def dispatcher(

@@ -170,6 +170,7 @@ class SlackService:
             app,
             coach=runtime.coach,
             accountability=runtime.accountability,
+            privacy=runtime.privacy,
             messenger=messenger,
             people=people,
             events=SqlEventLog(runtime.store),

@@ -47,6 +47,7 @@ from core.dialogue.intents import DirectMessage, Intent, Say
 from core.dialogue.model import Actor, Place
 from core.errors import DeliveryRefused
 from core.ports import Clock, SessionRecord
+from core.privacy import FORGET_PREFIX, Privacy
 from core.schedule.accountability import Accountability, describe_nudge
 from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
 from core.schedule.policy import resolve_tz
@@ -85,6 +86,7 @@ class SlackBot:
         *,
         coach: Coach,
         accountability: Accountability,
+        privacy: Privacy,
         messenger: SlackMessenger,
         people: SlackPeople,
         events: SqlEventLog | None,
@@ -94,6 +96,7 @@ class SlackBot:
         self.app = app
         self.coach = coach
         self.accountability = accountability
+        self.privacy = privacy
         self.messenger = messenger
         self.people = people
         self.events = events
@@ -180,11 +183,14 @@ class SlackBot:
             await tell(reply)
         elif cmd.name in ("pause", "resume", "stop", "report"):
             await self._session_command(cmd.name, actor, tell=tell)
-        elif cmd.name in ("export", "forget"):
-            await tell(
-                f"`{self.command} {cmd.name}` is not available yet: it comes with the "
-                "privacy release. Until then, ask your workspace's admin."
-            )
+        elif cmd.name == "export":
+            await self.send(await self.privacy.export(actor, now=now))
+            if not channel.startswith("D"):
+                await tell("I've sent you all your data in our DM, as JSON and Markdown.")
+        elif cmd.name == "forget":
+            await self.send(self.privacy.confirm_forget(actor))
+            if not channel.startswith("D"):
+                await tell("I've asked you to confirm in our DM. Nothing is deleted yet.")
         else:  # pragma: no cover - parse only returns known names
             await tell(help_text(self.command))
 
@@ -329,6 +335,10 @@ class SlackBot:
             suffix = element_id[len(base) + 1 :] if len(element_id) > len(base) else ""
             value = _action_value(action, suffix)
             if value is None:
+                continue
+            if base.startswith(FORGET_PREFIX):
+                await self.send(await self.privacy.forget(actor, action_id=base, value=value))
+                self.people.forget_person(team, user)
                 continue
             if base.startswith((NUDGE_PREFIX, PARTNER_PREFIX)):
                 if suffix == "snooze":

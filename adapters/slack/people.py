@@ -100,6 +100,10 @@ class SlackPeople:
             tz = None
         return Profile(name=name, tz=tz)
 
+    def forget_person(self, workspace: str, user: str) -> None:
+        """Drop the cached profile of one person (they asked to be forgotten)."""
+        self._profiles.pop((workspace, user), None)
+
     def forget_workspace(self, workspace: str) -> None:
         """Drop cached profiles of ``workspace`` (it uninstalled the app)."""
         for key in [k for k in self._profiles if k[0] == workspace]:
