@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackBot
@@ -184,8 +185,17 @@ class SlackService:
                 people.forget_workspace(workspace)
 
             uninstall = UninstallListener(installations, forget)
-            app.event("app_uninstalled")(uninstall.app_uninstalled)
-            app.event("tokens_revoked")(uninstall.tokens_revoked)
+
+            # Tracked like every other request, so a shutdown right after the
+            # acknowledgement still deletes the tokens (Slack will not send it again).
+            async def on_uninstalled(context: AsyncBoltContext) -> None:
+                bot.track(uninstall.app_uninstalled(context), "app_uninstalled")
+
+            async def on_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+                bot.track(uninstall.tokens_revoked(event, context), "tokens_revoked")
+
+            app.event("app_uninstalled")(on_uninstalled)
+            app.event("tokens_revoked")(on_revoked)
         dispatcher = runtime.dispatcher(messenger, pacing=None)
         return cls(
             runtime=runtime,

@@ -111,7 +111,8 @@ class SlackBot:
 
     # -- task tracking -------------------------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+    def track(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work`` after the acknowledgement, tracked until done (see :meth:`idle`)."""
         task = asyncio.create_task(self._guarded(work, what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -149,7 +150,7 @@ class SlackBot:
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        self._spawn(self._command(body, respond), "command")
+        self.track(self._command(body, respond), "command")
 
     async def _command(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         cmd = parse(str(body.get("text") or ""))
@@ -236,7 +237,8 @@ class SlackBot:
             if document is None:
                 await tell("I can't rebuild that session's report any more.")
                 return
-            await self.messenger.send([document])
+            await self.send([document])
+            await tell(f"I've posted the report of your {session.method} session.")
             return
         if place is None:
             await tell("That session isn't in Slack.")
@@ -272,7 +274,7 @@ class SlackBot:
             return  # other bots, edits, joins: not a person answering
         if not event.get("user"):
             return
-        self._spawn(self._message(body, event), "message")
+        self.track(self._message(body, event), "message")
 
     async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not await self._first_time(body):
@@ -322,7 +324,7 @@ class SlackBot:
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        self._spawn(self._action(body, respond), "action")
+        self.track(self._action(body, respond), "action")
 
     async def _action(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         team = str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id"))
@@ -391,7 +393,7 @@ class SlackBot:
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        self._spawn(self._home(body, event), "home")
+        self.track(self._home(body, event), "home")
 
     async def _home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not await self._first_time(body):
