@@ -209,8 +209,11 @@ class SlackBot:
         root = f"{who} started a {title} session. I'll ask the questions in this thread."
         try:
             posted = await self.messenger.post_text(team, channel, root)
-        except DeliveryRefused:
-            await tell(NOT_IN_CHANNEL)
+        except DeliveryRefused as exc:
+            if "not_in_channel" in str(exc) or "channel_not_found" in str(exc):
+                await tell(NOT_IN_CHANNEL)
+            else:
+                await tell(f"I can't post in this channel ({exc}). Nothing was started.")
             return
         place = Place(platform=PLATFORM, workspace=team, channel=posted.channel, thread=posted.ts)
         await self._turn(actor, place, Start(method=cmd.name, topic=cmd.rest), None)

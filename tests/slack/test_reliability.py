@@ -217,3 +217,12 @@ async def test_another_persons_button_press_changes_nothing(rig: SlackRig) -> No
     assert "someone else's session" in reply["text"]
     (after,) = await rig.runtime.store.list_sessions()
     assert after.state == before.state
+
+
+async def test_an_archived_channel_is_named_as_the_reason(rig: SlackRig) -> None:
+    rig.fake.archived.add("C0OLD")
+    url = await rig.command("plan Old plans", channel="C0OLD")
+    (reply,) = rig.fake.responses_to(url)
+    assert "is_archived" in reply["text"]
+    assert "Nothing was started" in reply["text"]
+    assert await rig.runtime.store.list_sessions() == []
