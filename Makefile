@@ -32,6 +32,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench.turns
 	$(BIN)/python -m bench.nudges
+	$(BIN)/python -m bench.slack
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
