@@ -181,6 +181,7 @@ class SlackBot:
             await tell(await self._status(actor, now=now))
         elif cmd.name == "settings":
             reply, _ = await self.accountability.settings(actor, cmd.rest, now=now)
+            self.people.forget_choice(team, actor.user_id)  # a new zone applies at once
             await tell(reply)
         elif cmd.name in ("pause", "resume", "stop", "report"):
             await self._session_command(cmd.name, actor, tell=tell)

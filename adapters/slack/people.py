@@ -28,6 +28,9 @@ _log = logging.getLogger(__name__)
 
 PLATFORM: Final = "slack"
 _TTL: Final = 3600.0
+_CHOICE_TTL: Final = 60.0
+"""How long a zone the person chose is trusted without asking the database again: a
+change made through another replica shows up here within a minute."""
 _SIZE: Final = 50_000
 
 
@@ -53,12 +56,13 @@ class SlackPeople:
         self.chosen_tz = chosen_tz
         self._monotonic = monotonic
         self._profiles: OrderedDict[tuple[str, str], tuple[float, Profile]] = OrderedDict()
+        self._choices: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     async def actor(self, workspace: str, user: str) -> Actor:
         """The person ``user`` of ``workspace``, in the zone they chose or their profile's."""
         profile = await self.profile(workspace, user)
         key = Actor(platform=PLATFORM, workspace=workspace, user_id=user).key()
-        tz = await self.chosen_tz(key) or profile.tz
+        tz = await self._chosen(key) or profile.tz
         return Actor(
             platform=PLATFORM,
             workspace=workspace,
@@ -66,6 +70,18 @@ class SlackPeople:
             display_name=profile.name,
             tz=tz,
         )
+
+    async def _chosen(self, key: str) -> str | None:
+        now = self._monotonic()
+        cached = self._choices.get(key)
+        if cached is not None and now - cached[0] < _CHOICE_TTL:
+            return cached[1]
+        tz = await self.chosen_tz(key)
+        self._choices[key] = (now, tz)
+        self._choices.move_to_end(key)
+        if len(self._choices) > _SIZE:
+            self._choices.popitem(last=False)
+        return tz
 
     async def profile(self, workspace: str, user: str) -> Profile:
         """``users.info`` for ``user``, cached; a failed lookup gives a bare profile."""
@@ -100,11 +116,19 @@ class SlackPeople:
             tz = None
         return Profile(name=name, tz=tz)
 
+    def forget_choice(self, workspace: str, user: str) -> None:
+        """Drop the cached chosen zone of one person (they changed their settings)."""
+        self._choices.pop(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key(), None)
+
     def forget_person(self, workspace: str, user: str) -> None:
-        """Drop the cached profile of one person (they asked to be forgotten)."""
+        """Drop everything cached about one person (they asked to be forgotten)."""
         self._profiles.pop((workspace, user), None)
+        self._choices.pop(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key(), None)
 
     def forget_workspace(self, workspace: str) -> None:
         """Drop cached profiles of ``workspace`` (it uninstalled the app)."""
         for key in [k for k in self._profiles if k[0] == workspace]:
             del self._profiles[key]
+        prefix = f"{PLATFORM}:{workspace}:"
+        for owner in [k for k in self._choices if k.startswith(prefix)]:
+            del self._choices[owner]

@@ -9,6 +9,7 @@ first handles the event, every other one drops it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -26,26 +27,68 @@ KEEP_EVENTS_FOR = timedelta(days=1)
 
 
 class SqlEventLog:
-    """``first_time(key)`` is true for exactly one caller per key, in every process."""
+    """``first_time(key)`` is true for exactly one caller per key, in every process.
+
+    Calls that arrive together share one ``INSERT … ON CONFLICT DO NOTHING RETURNING``:
+    under load every message event asks, and one transaction per event would have them
+    queue for SQLite's single write lock behind each other and the turns' group commits.
+    """
 
     def __init__(self, store: SqlStore, *, keep: timedelta = KEEP_EVENTS_FOR) -> None:
         self._store = store
         self._keep = keep
         self._dialect = store.engine.dialect.name
         self._last_prune: datetime | None = None
+        self._queue: list[tuple[str, datetime, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def first_time(self, key: str, *, now: datetime) -> bool:
         """Record ``key``; ``True`` when no one (no process) had recorded it before."""
-        values = {"key": key, "seen_at": now}
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((key, now, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the callers of this loop iteration join
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    inserted = await self._insert(batch)
+                except WriteFailed as exc:
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                answered: set[str] = set()
+                for key, _, future in batch:
+                    first = key in inserted and key not in answered
+                    answered.add(key)
+                    if not future.done():
+                        future.set_result(first)
+        finally:
+            self._flusher = None
+
+    async def _insert(self, batch: list[tuple[str, datetime, asyncio.Future[bool]]]) -> set[str]:
+        rows: dict[str, datetime] = {}
+        for key, now, _ in batch:
+            rows.setdefault(key, now)
         dialect = postgresql if self._dialect == "postgresql" else sqlite
-        stmt = dialect.insert(inbound_events).values(values).on_conflict_do_nothing()
+        stmt = (
+            dialect.insert(inbound_events)
+            .values([{"key": k, "seen_at": t} for k, t in rows.items()])
+            .on_conflict_do_nothing()
+            .returning(inbound_events.c.key)
+        )
+        latest = max(rows.values())
         try:
             async with self._store.connection() as conn, conn.begin():
-                result = await conn.execute(stmt)
-                inserted = result.rowcount == 1
-                if self._due_for_prune(now):
+                inserted = {str(k) for k in (await conn.execute(stmt)).scalars()}
+                if self._due_for_prune(latest):
                     await conn.execute(
-                        delete(inbound_events).where(inbound_events.c.seen_at < now - self._keep)
+                        delete(inbound_events).where(inbound_events.c.seen_at < latest - self._keep)
                     )
         except SQLAlchemyError as exc:
             raise WriteFailed(f"not committed: {exc.__class__.__name__}: {exc}") from exc
