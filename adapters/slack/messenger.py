@@ -31,6 +31,7 @@ from core.dialogue.intents import DirectMessage, Image, Intent
 from core.dialogue.model import Place
 from core.errors import DeliveryDeferred, DeliveryRefused
 from core.ports import Clock
+from core.schedule.accountability import DM_CHANNEL_PREFIX
 from core.schedule.pacing import Pacer
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DM_PREFIX: Final = "dm:"
+DM_PREFIX: Final = DM_CHANNEL_PREFIX
 """A :class:`Place` channel naming a person's DM, e.g. ``dm:U123`` (see ``dm_place``)."""
 
 SESSION_BLOCK_PREFIX: Final = "bt|"

@@ -88,12 +88,16 @@ def checkin_session_id(commitment_id: str, due: datetime) -> str:
     return uuid.uuid5(_CHECKIN_NAMESPACE, f"{commitment_id}@{due.isoformat()}").hex
 
 
+DM_CHANNEL_PREFIX: Final = "dm:"
+"""The channel of a :func:`dm_place`: ``dm:<user id>``."""
+
+
 def dm_place(actor: Actor, session_id: str) -> Place:
     """Where a nudge-opened session lives: a thread of the person's direct messages."""
     return Place(
         platform=actor.platform,
         workspace=actor.workspace,
-        channel=f"dm:{actor.user_id}",
+        channel=f"{DM_CHANNEL_PREFIX}{actor.user_id}",
         thread=session_id,
     )
 

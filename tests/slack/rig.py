@@ -81,6 +81,31 @@ def message_text(call: Call) -> str:
     return "\n".join(lines)
 
 
+def slack_encoded(text: str) -> str:
+    """``text`` as Slack sends it to a bot: ``&``, ``<`` and ``>`` entity-encoded."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def element_ids(message: Call, kind: str = "button") -> list[str]:
+    """The ``action_id`` of every element of type ``kind`` in a posted message, in order."""
+    return [
+        str(e["action_id"])
+        for b in message.args.get("blocks") or ()
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == kind
+    ]
+
+
+def button(message: Call, label: str) -> str:
+    """The ``action_id`` of the button labelled ``label`` in a posted message."""
+    for block in message.args.get("blocks") or ():
+        for element in block.get("elements", ()):
+            if element["type"] == "button" and element["text"]["text"] == label:
+                return str(element["action_id"])
+    raise AssertionError(f"no {label!r} button in {message_text(message)}")
+
+
 @dataclass
 class SlackRig:
     """One bot on one database, one fake Slack, and helpers to act as people."""
@@ -170,7 +195,7 @@ class SlackRig:
             "user_id": user,
             "user_name": user.lower(),
             "command": "/breakthrough",
-            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            "text": slack_encoded(text),
             "api_app_id": "A0001",
             "response_url": response_url,
             "trigger_id": uuid.uuid4().hex,
@@ -224,7 +249,7 @@ class SlackRig:
         event: dict[str, Any] = {
             "type": "message",
             "user": user,
-            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            "text": slack_encoded(text),
             "ts": f"{time.time():.6f}",
             "channel": channel,
             "channel_type": channel_type,

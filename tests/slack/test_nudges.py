@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.testing import FakeClock
 from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.rig import ANN, TEAM, USERS, SlackRig, message_text
+from tests.slack.rig import ANN, TEAM, USERS, SlackRig, button, element_ids, message_text
 
 SUNDAY_9 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # 09:00 in London, the due day
 SUNDAY_EVENING = datetime(2026, 11, 22, 17, 1, tzinfo=UTC)  # the check-in is due at 17:00
@@ -35,14 +35,6 @@ async def _plan_one_step(rig: SlackRig) -> None:
 
 def _dm_messages(rig: SlackRig) -> list[Call]:
     return rig.roots(f"D{ANN}")
-
-
-def _button(message: Call, label: str) -> str:
-    for block in message.args["blocks"]:
-        for element in block.get("elements", ()):
-            if element["type"] == "button" and element["text"]["text"] == label:
-                return str(element["action_id"])
-    raise AssertionError(f"no {label!r} button in {message_text(message)}")
 
 
 async def _open(tmp_path: Path, clock: FakeClock, fake: FakeSlack) -> SlackRig:
@@ -78,7 +70,7 @@ async def test_a_nudge_button_works_after_a_restart(tmp_path: Path, clock: FakeC
         # A new process: nothing in memory, the button in Slack still works.
         rig = await _open(tmp_path, clock, fake)
         try:
-            await rig.click(nudge, _button(nudge, "Done"))
+            await rig.click(nudge, button(nudge, "Done"))
             (commitment,) = await rig.runtime.store.list_commitments()
             assert commitment.status == "done"
             shown = "\n".join(message_text(m) for m in _dm_messages(rig)[1:])
@@ -113,7 +105,7 @@ async def test_a_check_in_button_in_the_dm_reaches_its_session(
     assert any(
         b.get("block_id", "").startswith("bt|") for b in question.args["blocks"]
     )  # the session rides on the block, since a DM has no thread to find it by
-    await rig.click(question, _button(question, "Blocked"))
+    await rig.click(question, button(question, "Blocked"))
     assert "What is in the way?" in message_text(_dm_messages(rig)[-1])
 
 
@@ -142,13 +134,7 @@ async def test_a_snooze_date_from_the_picker(rig: SlackRig, clock: FakeClock) ->
     clock.set(SUNDAY_9)
     await rig.service.dispatcher.tick()
     (nudge,) = _dm_messages(rig)
-    picker = next(
-        e["action_id"]
-        for b in nudge.args["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["type"] == "datepicker"
-    )
+    (picker,) = element_ids(nudge, "datepicker")
     await rig.click(nudge, picker, selected_date="2026-11-24")
     assert "Snoozed until" in message_text(_dm_messages(rig)[-1])
     assert "Tuesday 24 November" in message_text(_dm_messages(rig)[-1])

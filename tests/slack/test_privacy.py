@@ -7,8 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from core.store.privacy import PERSON_TABLES
-from tests.slack.fake_slack import Call
-from tests.slack.rig import ANN, SlackRig, message_text
+from tests.slack.rig import ANN, SlackRig, button, message_text
 
 ANN_KEY = f"slack:T0001:{ANN}"
 
@@ -22,14 +21,6 @@ async def _some_history(rig: SlackRig) -> None:
         await rig.say(answer, thread_ts=ts)
     await rig.command("settings quiet 22:00-07:00")
     await rig.command("plan A second, unfinished one")
-
-
-def _button(message: Call, label: str) -> str:
-    for block in message.args["blocks"]:
-        for element in block.get("elements", ()):
-            if element.get("text", {}).get("text") == label:
-                return str(element["action_id"])
-    raise AssertionError(f"no {label!r} in {message_text(message)}")
 
 
 async def test_export_sends_json_and_markdown_in_a_dm(db_rig: SlackRig) -> None:
@@ -58,11 +49,11 @@ async def test_forget_asks_first_then_deletes_every_row_of_the_person(db_rig: Sl
     question = rig.roots(f"D{ANN}")[-1]
     assert "cannot be undone" in message_text(question)
 
-    await rig.click(question, _button(question, "No, keep it"))
+    await rig.click(question, button(question, "No, keep it"))
     assert message_text(rig.roots(f"D{ANN}")[-1]) == "Nothing was deleted."
     assert len(await rig.runtime.store.list_sessions(owner=ANN_KEY)) == 2
 
-    await rig.click(question, _button(question, "Yes, delete everything"))
+    await rig.click(question, button(question, "Yes, delete everything"))
     said = message_text(rig.roots(f"D{ANN}")[-1])
     assert said.startswith("Deleted everything about you:")
     assert "2 coaching sessions" in said and "1 commitments" in said

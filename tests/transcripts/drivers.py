@@ -18,7 +18,7 @@ from core.dialogue.coach import Coach
 from core.dialogue.model import Actor
 from core.testing import FakeClock
 from tests.slack.fake_slack import Call
-from tests.slack.rig import SlackRig, message_text
+from tests.slack.rig import SlackRig, element_ids, message_text
 
 
 class ScriptedStdin:
@@ -121,13 +121,7 @@ class SlackDriver:
         if not thread:
             return None
         last = thread[-1]
-        buttons = [
-            e["action_id"]
-            for b in last.args.get("blocks") or ()
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["type"] == "button"
-        ]
+        buttons = element_ids(last)
         n = int(text.strip())
         if not 1 <= n <= len(buttons):
             return None
