@@ -43,13 +43,16 @@ async def test_a_slow_turn_is_acknowledged_at_once_and_answered_later(rig: Slack
     rig.service.bot.coach.handle = slow_handle  # type: ignore[method-assign]
     form = "team_id=T0001&user_id=UANN&channel_id=C0001&command=%2Fbreakthrough&text=plan+x"
     form += f"&response_url={rig.fake.response_url()}"
-    status, _, elapsed = await rig.post(form, "application/x-www-form-urlencoded")
-    assert status == 200
-    assert elapsed < 1.0  # acknowledged while the turn is still blocked
-    for _ in range(20):  # let the held turn run as far as it can, without a real wait
-        await asyncio.sleep(0)
-    assert not rig.thread("C0001", str(rig.roots("C0001")[0].response["ts"]))
-    gate.set()
+    try:
+        status, _, elapsed = await rig.post(form, "application/x-www-form-urlencoded")
+        assert status == 200
+        assert elapsed < 1.0  # acknowledged while the turn is still blocked
+        (root,) = await rig.fake.wait_posted(1)  # the root goes out; the turn is held
+        for _ in range(20):  # let the held turn run as far as it can, without a real wait
+            await asyncio.sleep(0)
+        assert not rig.thread("C0001", str(root.response["ts"]))
+    finally:
+        gate.set()  # never leave the turn blocked, or closing the rig would wait forever
     await rig.settle()
     (question,) = rig.thread("C0001", str(rig.roots("C0001")[0].response["ts"]))
     assert "What would you like to happen" in message_text(question)
