@@ -41,7 +41,7 @@ from adapters.slack.messenger import (
 )
 from adapters.slack.people import PLATFORM, SlackPeople
 from adapters.slack.render import parse_action_id
-from core.dialogue.coach import Coach
+from core.dialogue.coach import Coach, FoundSession
 from core.dialogue.events import Choose, Command, Event, Inbound, Reply, Start
 from core.dialogue.intents import DirectMessage, Intent, Say
 from core.dialogue.model import Actor, Place
@@ -281,8 +281,6 @@ class SlackBot:
         self.track(self._message(body, event), "message")
 
     async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not await self._first_time(body):
-            return
         team = str(body.get("team_id") or event.get("team") or "")
         channel = str(event.get("channel") or "")
         user = str(event["user"])
@@ -291,11 +289,16 @@ class SlackBot:
         owner = Actor(platform=PLATFORM, workspace=team, user_id=user).key()
         if thread_ts and thread_ts != event.get("ts"):
             place = Place(platform=PLATFORM, workspace=team, channel=channel, thread=thread_ts)
-            found = await self.coach.store.find_open_session(owner=owner, place=place.key())
-            if found is None:
-                return  # someone else's session, or a thread that isn't ours
+            # Both reads at once: on the turn path each is a round trip to the database.
+            first, found = await asyncio.gather(
+                self._first_time(body), self.coach.find(owner=owner, place=place.key())
+            )
+            if not first or found is None:
+                return  # a redelivery, someone else's session, or a thread that isn't ours
             actor = await self.people.actor(team, user)
-            await self._turn(actor, place, Reply(text=text), found.id)
+            await self._turn(actor, place, Reply(text=text), found.record.id, found=found)
+            return
+        if not await self._first_time(body):
             return
         if event.get("channel_type") != "im":
             return  # a channel message outside our threads is not for us
@@ -354,8 +357,8 @@ class SlackBot:
                 )
                 await self.messenger.send(intents)
                 continue
-            session, place = await self._session_of(body, action, actor)
-            if session is None or place is None:
+            found, place = await self._session_of(body, action, actor)
+            if found is None or place is None:
                 await respond(
                     text="That question belongs to someone else's session, or it has ended. "
                     f"Start your own with `{self.command} plan …`.",
@@ -368,18 +371,18 @@ class SlackBot:
                 event = Reply(text=value)
             else:
                 event = Choose(action_id=base, value=value)
-            await self._turn(actor, place, event, session.id)
+            await self._turn(actor, place, event, found.record.id, found=found)
 
     async def _session_of(
         self, body: dict[str, Any], action: dict[str, Any], actor: Actor
-    ) -> tuple[SessionRecord | None, Place | None]:
+    ) -> tuple[FoundSession | None, Place | None]:
         """The presser's open session that the pressed button belongs to."""
         session_id = session_from_block_id(str(action.get("block_id") or ""))
         if session_id is not None:
-            record = await self.coach.store.load_session(session_id)
-            if record is None or record.owner != actor.key():
+            loaded = await self.coach.load(session_id)
+            if loaded is None or loaded.record.owner != actor.key():
                 return None, None
-            return record, _place_of(record)
+            return loaded, _place_of(loaded.record)
         message = body.get("message") or {}
         container = body.get("container") or {}
         thread_ts = message.get("thread_ts") or container.get("thread_ts")
@@ -389,7 +392,7 @@ class SlackBot:
         thread = Place(
             platform=PLATFORM, workspace=actor.workspace, channel=str(channel), thread=thread_ts
         )
-        found = await self.coach.store.find_open_session(owner=actor.key(), place=thread.key())
+        found = await self.coach.find(owner=actor.key(), place=thread.key())
         return found, (thread if found else None)
 
     # -- App Home ------------------------------------------------------------------------
@@ -433,11 +436,19 @@ class SlackBot:
 
     # -- turns ---------------------------------------------------------------------------
 
-    async def _turn(self, actor: Actor, place: Place, event: Event, session_id: str | None) -> None:
+    async def _turn(
+        self,
+        actor: Actor,
+        place: Place,
+        event: Event,
+        session_id: str | None,
+        *,
+        found: FoundSession | None = None,
+    ) -> None:
         inbound = Inbound(
             actor=actor, place=place, event=event, at=self.clock.now(), session_id=session_id
         )
-        result = await self.coach.handle(inbound)
+        result = await self.coach.handle(inbound, found=found)
         await self.send(result.intents)
 
     async def send(self, intents: list[Intent]) -> None:

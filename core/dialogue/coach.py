@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -26,7 +27,14 @@ from core.methods.loader import MethodError, MethodLibrary
 from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord, Store
 from core.report.markdown import render_report, report_filename
 
-__all__ = ["Coach", "CommitmentChange", "CommittedTurn", "TurnListener", "TurnResult"]
+__all__ = [
+    "Coach",
+    "CommitmentChange",
+    "CommittedTurn",
+    "FoundSession",
+    "TurnListener",
+    "TurnResult",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -67,6 +75,22 @@ class CommittedTurn:
     followups: list[FollowUpRecord]
 
 
+@dataclass(frozen=True, slots=True)
+class FoundSession:
+    """A session read by :meth:`Coach.find`, stamped with when it was read.
+
+    Handing it back to :meth:`Coach.handle` saves the turn a second read of the same
+    row, unless this process committed a turn of that session after the read.
+    """
+
+    record: SessionRecord
+    read_after: int
+
+
+# Sessions whose last commit this process remembers (for FoundSession's staleness check).
+_REMEMBERED_SAVES = 10_000
+
+
 class TurnListener(Protocol):
     """Told after a turn that made or changed commitments or follow-ups is committed.
 
@@ -98,6 +122,28 @@ class Coach:
         self.default_tz = default_tz
         self.listener = listener
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Commit counter, the commit number of each recently saved session, and the
+        # newest number forgotten from that map (for FoundSession's staleness check).
+        self._commits = 0
+        self._saved: OrderedDict[str, int] = OrderedDict()
+        self._forgotten = 0
+
+    def _committed(self, session_id: str) -> None:
+        self._commits += 1
+        self._saved[session_id] = self._commits
+        self._saved.move_to_end(session_id)
+        if len(self._saved) > _REMEMBERED_SAVES:
+            _, self._forgotten = self._saved.popitem(last=False)
+
+    def _fresh(self, found: FoundSession) -> bool:
+        """No turn of ``found``'s session was committed here since it was read.
+
+        Reads see every commit that returned before they were issued (the store's
+        contract), so only a commit numbered after ``read_after`` can be missing from it.
+        A session no longer remembered counts as committed as late as the last forgotten.
+        """
+        last = self._saved.get(found.record.id, self._forgotten)
+        return last <= found.read_after
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -106,22 +152,40 @@ class Coach:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, inbound: Inbound) -> TurnResult:
-        """Run one turn and return what to show, after it is committed."""
+    async def find(self, *, owner: str, place: str) -> FoundSession | None:
+        """The open session of ``owner`` in ``place``, to hand to :meth:`handle`."""
+        read_after = self._commits
+        record = await self.store.find_open_session(owner=owner, place=place)
+        return None if record is None else FoundSession(record, read_after)
+
+    async def load(self, session_id: str) -> FoundSession | None:
+        """The session with this id, to hand to :meth:`handle`."""
+        read_after = self._commits
+        record = await self.store.load_session(session_id)
+        return None if record is None else FoundSession(record, read_after)
+
+    async def handle(self, inbound: Inbound, *, found: FoundSession | None = None) -> TurnResult:
+        """Run one turn and return what to show, after it is committed.
+
+        ``found`` (from :meth:`find` or :meth:`load`, for this turn's session) spares
+        the turn reading its session again; without it the session is found by
+        ``inbound.session_id``, else by the person and place.
+        """
         event = inbound.event
         if isinstance(event, Start):
             return await self._start(inbound, event)
-        session_id = inbound.session_id
-        if session_id is None:
-            found = await self.store.find_open_session(
-                owner=inbound.actor.key(), place=inbound.place.key()
-            )
+        if found is None and inbound.session_id is None:
+            found = await self.find(owner=inbound.actor.key(), place=inbound.place.key())
             if found is None:
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
-            session_id = found.id
+        session_id = inbound.session_id or (found.record.id if found is not None else None)
+        assert session_id is not None
         lock = self._lock(session_id)
         async with lock:
-            record = await self.store.load_session(session_id)
+            if found is not None and found.record.id == session_id and self._fresh(found):
+                record: SessionRecord | None = found.record
+            else:
+                record = await self.store.load_session(session_id)
             if record is None or record.owner != inbound.actor.key():
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
             state = SessionState.from_json(record.state)
@@ -253,6 +317,7 @@ class Coach:
             for f in turn.followups
         ]
         await self.store.save_turn(record, commitments=commitments, followups=followups)
+        self._committed(record.id)
         _log.debug(
             "turn committed",
             extra={"session": state.session_id, "method": state.method, "status": state.status},

@@ -37,7 +37,10 @@ class SqlEventLog:
     def __init__(self, store: SqlStore, *, keep: timedelta = KEEP_EVENTS_FOR) -> None:
         self._store = store
         self._keep = keep
-        self._dialect = store.engine.dialect.name
+        dialect = postgresql if store.engine.dialect.name == "postgresql" else sqlite
+        self._statement = (
+            dialect.insert(inbound_events).on_conflict_do_nothing().returning(inbound_events.c.key)
+        )
         self._last_prune: datetime | None = None
         self._queue: list[tuple[str, datetime, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -75,17 +78,14 @@ class SqlEventLog:
         rows: dict[str, datetime] = {}
         for key, now, _ in batch:
             rows.setdefault(key, now)
-        dialect = postgresql if self._dialect == "postgresql" else sqlite
-        stmt = (
-            dialect.insert(inbound_events)
-            .values([{"key": k, "seen_at": t} for k, t in rows.items()])
-            .on_conflict_do_nothing()
-            .returning(inbound_events.c.key)
-        )
         latest = max(rows.values())
+        params = [{"key": k, "seen_at": t} for k, t in rows.items()]
         try:
             async with self._store.connection() as conn, conn.begin():
-                inserted = {str(k) for k in (await conn.execute(stmt)).scalars()}
+                # One statement for any number of keys (executemany with RETURNING is
+                # sent as multi-row INSERTs), compiled once rather than once per size.
+                result = await conn.execute(self._statement, params)
+                inserted = {str(k) for k in result.scalars()}
                 if self._due_for_prune(latest):
                     await conn.execute(
                         delete(inbound_events).where(inbound_events.c.seen_at < latest - self._keep)

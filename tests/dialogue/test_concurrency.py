@@ -92,3 +92,36 @@ async def test_two_hundred_people_interleaved_keep_their_own_words(
             }
     finally:
         await store.close()
+
+
+async def test_a_session_found_before_another_turn_committed_is_read_again(
+    tmp_path: Path, methods: MethodLibrary
+) -> None:
+    """``Coach.find`` spares a turn its second read, but never hands it a stale session.
+
+    Two messages of one person arrive together: both find the session before either turn
+    commits. Had the second turn used what it found, it would answer the outcome question
+    again and overwrite the first answer; instead it sees the first turn's commit.
+    """
+    store = await SqlStore.open(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    coach = Coach(store=store, methods=methods)
+    at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    actor = Actor(platform="slack", workspace="T1", user_id="U1", tz="UTC")
+    place = Place(platform="slack", workspace="T1", channel="C1", thread="1.000")
+    try:
+        await coach.handle(Inbound(actor=actor, place=place, event=Start(method="plan"), at=at))
+        first, second = await asyncio.gather(
+            coach.find(owner=actor.key(), place=place.key()),
+            coach.find(owner=actor.key(), place=place.key()),
+        )
+        assert first is not None and second is not None
+        for found, text in ((first, "I want the beta out"), (second, "Ann writes the spec")):
+            await coach.handle(
+                Inbound(actor=actor, place=place, event=Reply(text=text), at=at), found=found
+            )
+        record = await store.load_session(first.record.id)
+        assert record is not None
+        assert record.state["answers"]["outcome"] == "I want the beta out"
+        assert "Ann writes the spec" in str(record.state)  # collected for "needs"
+    finally:
+        await store.close()

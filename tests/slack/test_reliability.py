@@ -36,9 +36,9 @@ async def test_a_slow_turn_is_acknowledged_at_once_and_answered_later(rig: Slack
     gate = asyncio.Event()
     handle = rig.service.bot.coach.handle
 
-    async def slow_handle(inbound: Inbound) -> TurnResult:
+    async def slow_handle(inbound: Inbound, **kwargs: Any) -> TurnResult:
         await gate.wait()  # the turn takes as long as the test says
-        return await handle(inbound)
+        return await handle(inbound, **kwargs)
 
     rig.service.bot.coach.handle = slow_handle  # type: ignore[method-assign]
     form = "team_id=T0001&user_id=UANN&channel_id=C0001&command=%2Fbreakthrough&text=plan+x"
