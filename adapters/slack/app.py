@@ -104,8 +104,9 @@ class SlackBot:
         self.command = command
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures = 0
-        app.command(command)(self._on_command)
+        # Bolt tries listeners in the order registered: thread messages are the busiest.
         app.event("message")(self._on_message)
+        app.command(command)(self._on_command)
         app.event("app_home_opened")(self._on_home_opened)
         app.action(re.compile(".*"))(self._on_action)
 
