@@ -17,14 +17,14 @@ action ids unique within a message, while the engine expects back the intent's o
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from adapters.slack.escape import ZWJ, escape, unescape
+from adapters.slack.escape import escape, unescape
+from adapters.splitting import longest_fit, split, utf16_size
 from core.dialogue.intents import (
     Ask,
     Destination,
@@ -130,36 +130,19 @@ def parse_action_id(action_id: str) -> str:
 
 
 def text_size(text: str) -> int:
-    """How long Slack counts ``text``: in UTF-16 units, never fewer than Python's ``len``.
-
-    Slack's limits are enforced by JavaScript-like counting, where an emoji outside the
-    Basic Multilingual Plane counts twice; counting that way keeps us under the limit
-    whichever way Slack counts.
-    """
-    return len(text.encode("utf-16-le")) // 2
+    """How long Slack counts ``text``: in UTF-16 units (see :func:`utf16_size`)."""
+    return utf16_size(text)
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """``text`` in pieces whose *escaped* size is at most ``limit``; ``"".join`` restores it.
 
-    Cuts after the last line break that fits, else after the last whitespace, else at the
-    longest prefix that fits (moved back so as not to separate a character from a
-    combining mark or joiner that follows it). Line breaks and spaces stay at the end of
-    the piece before the cut, so nothing is lost and ``"".join(pieces) == text`` exactly.
-    Sizes are measured after :func:`escape` because that is what Slack counts: a text of
-    ``&`` characters grows fivefold.
+    Cut as :func:`adapters.splitting.split` cuts. Sizes are measured after :func:`escape`
+    because that is what Slack counts: a text of ``&`` characters grows fivefold.
     """
     if limit < 8:
         raise ValueError("limit must leave room for at least one escaped character")
-    pieces: list[str] = []
-    rest = text
-    while rest and (len(rest) > limit or _escaped_size(rest) > limit):
-        cut = _cut(rest, limit)
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    if rest:
-        pieces.append(rest)
-    return pieces
+    return split(text, limit, size=_escaped_size)
 
 
 def _escaped_size(text: str) -> int:
@@ -168,39 +151,7 @@ def _escaped_size(text: str) -> int:
 
 def _longest_fit(text: str, limit: int) -> int:
     """The length of the longest prefix of ``text`` whose escaped size is within ``limit``."""
-    lo, hi = 0, min(len(text), limit)  # escaped size >= length, so never beyond ``limit``
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if _escaped_size(text[:mid]) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _cut(text: str, limit: int) -> int:
-    n = _longest_fit(text, limit)
-    prefix = text[:n]
-    line = prefix.rfind("\n")
-    if line >= 0:
-        return line + 1
-    for i in range(n - 1, -1, -1):
-        if prefix[i].isspace():
-            return i + 1
-    hard = n  # n < len(text) here, and n >= 1 because one character escapes to <= 5
-    while hard > 1 and _clings(text[hard - 1], text[hard]):
-        hard -= 1
-    return n if _clings(text[hard - 1], text[hard]) else hard
-
-
-def _clings(before: str, after: str) -> bool:
-    """Whether cutting between ``before`` and ``after`` would tear one visible character."""
-    return (
-        before == ZWJ
-        or after in (ZWJ, "\ufe0f", "\ufe0e")
-        or unicodedata.combining(after) != 0
-        or 0x1F3FB <= ord(after) <= 0x1F3FF  # skin-tone modifiers
-    )
+    return longest_fit(text, limit, _escaped_size)
 
 
 # --------------------------------------------------------------------------- blocks
