@@ -1,0 +1,615 @@
+"""Breakthrough on a discord.py client: the ``/breakthrough`` commands, thread messages,
+DMs and button presses, translated into core events; replies sent by the messenger.
+
+Thin like the Slack adapter: it decides where a session lives and who may drive it, and
+nothing about what to ask next.
+
+* ``/breakthrough plan|seven-step|session|checkin TOPIC`` in a server opens a thread off
+  the channel (private when the server allows it: these sessions are personal) and the
+  session runs there; in a DM it runs in the DM. The command is deferred at once and
+  answered privately with a link to the thread.
+* A session's owner answers by typing in its thread, when the bot has the message
+  content intent. Without it Discord hands the bot empty messages, so every question
+  carries an "Answer" button that opens a modal, and a person who types anyway is told
+  to use the button or mention the bot (a mention's text is always readable).
+* Buttons need nothing in memory: their ``custom_id`` says what they do
+  (:mod:`adapters.discord.render`), so a press after a restart works like any other.
+  :meth:`DiscordBot.on_interaction` handles them all; no view is kept.
+* Every interaction is answered within Discord's 3 seconds: deferred first, answered
+  when the turn is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import discord
+from discord import app_commands
+
+from adapters.discord.messenger import DiscordMessenger
+from adapters.discord.render import (
+    HASHED,
+    ComponentId,
+    custom_id,
+    hashed_action_id,
+    parse_custom_id,
+)
+from core.dialogue.coach import Coach, FoundSession
+from core.dialogue.events import Choose, Command, Event, Inbound, Reply, Start
+from core.dialogue.intents import DirectMessage, Intent, Say
+from core.dialogue.model import Actor, Place
+from core.errors import DeliveryRefused
+from core.ports import Clock, SessionRecord
+from core.privacy import FORGET_PREFIX, Privacy
+from core.schedule.accountability import DM_CHANNEL_PREFIX, Accountability, dm_place
+from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
+from core.schedule.policy import resolve_tz
+
+__all__ = ["COMMAND", "PEOPLE", "PLATFORM", "DiscordBot"]
+
+_log = logging.getLogger(__name__)
+
+PLATFORM: Final = "discord"
+PEOPLE: Final = "users"
+"""The workspace of every Discord :class:`Actor`: user ids are global in Discord, and a
+person's commitments must be theirs whether they act in a server or in a DM."""
+COMMAND: Final = "breakthrough"
+
+_TITLES: Final = {
+    "plan": "PLAN",
+    "seven-step": "seven-step",
+    "session": "coaching",
+    "checkin": "check-in",
+}
+_THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: sessions never hurry
+
+USE_THE_BUTTON: Final = (
+    "I can't read messages typed here. Press **Answer** under my question, or mention me "
+    "at the start of your message (for example: @Breakthrough my answer)."
+)
+
+
+def actor_of(user: discord.abc.User, *, tz: str | None = None) -> Actor:
+    """The core :class:`Actor` of a Discord user."""
+    return Actor(
+        platform=PLATFORM,
+        workspace=PEOPLE,
+        user_id=str(user.id),
+        display_name=user.display_name,
+        tz=tz,
+    )
+
+
+class DiscordBot:
+    """Registers Breakthrough's commands and listeners on ``client``."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        coach: Coach,
+        accountability: Accountability,
+        privacy: Privacy,
+        messenger: DiscordMessenger,
+        clock: Clock,
+        content_intent: bool,
+    ) -> None:
+        self.client = client
+        self.coach = coach
+        self.accountability = accountability
+        self.privacy = privacy
+        self.messenger = messenger
+        self.clock = clock
+        self.content_intent = content_intent
+        self.failures = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.tree = app_commands.CommandTree(client)
+        self.tree.add_command(self._commands())
+        client.on_message = self.on_message  # type: ignore[attr-defined]
+        client.on_interaction = self.on_interaction  # type: ignore[attr-defined]
+
+    # -- task tracking -------------------------------------------------------------------
+
+    def track(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work`` tracked until done (see :meth:`idle`), its errors logged."""
+        task = asyncio.create_task(self._guarded(work, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Awaitable[None], what: str) -> None:
+        try:
+            await work
+        except Exception:
+            self.failures += 1
+            # The exception, never the message: a person's words stay out of the logs.
+            _log.exception("handling a Discord %s failed", what)
+
+    async def idle(self) -> None:
+        """Wait until every event accepted so far has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- people --------------------------------------------------------------------------
+
+    async def actor(self, user: discord.abc.User) -> Actor:
+        """The person, with the time zone they chose (Discord does not share theirs)."""
+        key = actor_of(user).key()
+        prefs = await self.accountability.preferences(key)
+        return actor_of(user, tz=prefs.tz)
+
+    # -- the command group ---------------------------------------------------------------
+
+    def _commands(self) -> app_commands.Group:
+        group = app_commands.Group(
+            name=COMMAND, description="Coaching sessions, check-ins and your commitments"
+        )
+        topic_hint = "What it is about, in your words (optional)"
+
+        def method(name: str, description: str) -> None:
+            @app_commands.describe(topic=topic_hint)
+            async def start(interaction: discord.Interaction, topic: str | None = None) -> None:
+                await self._deferred(interaction, self._start(interaction, name, topic or ""))
+
+            group.add_command(
+                app_commands.Command(name=name, description=description, callback=start)
+            )
+
+        method("plan", "Make a PLAN: from what you'd like to happen to dated steps")
+        method("seven-step", "The seven-step breakthrough: event, response, outcome, action")
+        method("session", "A breakthrough coaching session, ending with your report")
+
+        @group.command(name="team", description="Run a group plan with your team")
+        @app_commands.describe(topic="What the team's plan is about")
+        async def team(interaction: discord.Interaction, topic: str | None = None) -> None:
+            await interaction.response.send_message(
+                "Team coaching channels are not available yet. For now, each person can run "
+                f"their own `/{COMMAND} plan` and share the plan here.",
+                ephemeral=True,
+            )
+
+        @group.command(name="checkin", description="Check in on your next commitment")
+        @app_commands.describe(topic="Check in on something else instead (optional)")
+        async def checkin(interaction: discord.Interaction, topic: str | None = None) -> None:
+            if topic:
+                await self._deferred(interaction, self._start(interaction, "checkin", topic))
+            else:
+                await self._deferred(interaction, self._checkin(interaction))
+
+        @group.command(name="status", description="Your sessions, open commitments and nudges")
+        async def status(interaction: discord.Interaction) -> None:
+            await self._deferred(interaction, self._status(interaction))
+
+        @group.command(name="report", description="The report of your latest session")
+        async def report(interaction: discord.Interaction) -> None:
+            await self._deferred(interaction, self._session_command(interaction, "report"))
+
+        @group.command(name="settings", description="Your nudges: time zone, quiet hours, days")
+        @app_commands.describe(change='For example "tz Europe/Paris" or "quiet 21:00-08:00"')
+        async def settings(interaction: discord.Interaction, change: str | None = None) -> None:
+            await self._deferred(interaction, self._settings(interaction, change or ""))
+
+        def session_command(name: str, description: str) -> None:
+            async def command(interaction: discord.Interaction) -> None:
+                await self._deferred(interaction, self._session_command(interaction, name))
+
+            group.add_command(
+                app_commands.Command(name=name, description=description, callback=command)
+            )
+
+        session_command("pause", "Pause your current session")
+        session_command("resume", "Resume your paused session")
+        session_command("stop", "End your current session")
+
+        @group.command(name="export", description="Get all your data, as JSON and Markdown")
+        async def export(interaction: discord.Interaction) -> None:
+            await self._deferred(interaction, self._export(interaction))
+
+        @group.command(name="forget", description="Delete everything Breakthrough has of you")
+        async def forget(interaction: discord.Interaction) -> None:
+            await self._deferred(interaction, self._forget(interaction))
+
+        @group.command(name="help", description="What Breakthrough can do")
+        async def help_(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(help_text(), ephemeral=True)
+
+        return group
+
+    async def _deferred(
+        self,
+        interaction: discord.Interaction,
+        work: Coroutine[Any, Any, str | None],
+    ) -> None:
+        """Defer at once (Discord's 3 seconds), then answer privately with what ``work`` says."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+        async def run() -> None:
+            try:
+                said = await work
+            except Exception:
+                await interaction.followup.send(
+                    "Something went wrong on my side; nothing you wrote is lost. "
+                    "Please try again in a moment.",
+                    ephemeral=True,
+                )
+                raise
+            await interaction.followup.send(said or "Done.", ephemeral=True)
+
+        self.track(run(), "command")
+
+    # -- starting sessions ---------------------------------------------------------------
+
+    async def _start(self, interaction: discord.Interaction, method: str, topic: str) -> str:
+        actor = await self.actor(interaction.user)
+        title = _TITLES.get(method, method)
+        if interaction.guild_id is None:
+            place = dm_place(actor, uuid.uuid4().hex)
+            await self._turn(actor, place, Start(method=method, topic=topic), place.thread)
+            return f"Your {title} session is below."
+        thread = await self._open_thread(interaction, f"{title} session with {actor.display_name}")
+        if thread is None:
+            return (
+                "I can't open a thread in this channel: I need the Create Private Threads or "
+                "Create Public Threads and Send Messages in Threads permissions. Nothing was "
+                "started; you can also run the command in a DM with me."
+            )
+        place = Place(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id),
+            channel=str(interaction.channel_id),
+            thread=str(thread.id),
+        )
+        await self._turn(actor, place, Start(method=method, topic=topic), None)
+        return f"Your {title} session is in {thread.mention}."
+
+    async def _open_thread(
+        self, interaction: discord.Interaction, name: str
+    ) -> discord.Thread | None:
+        """A thread for a personal session: private if the server allows it, else public."""
+        channel: Any = interaction.channel
+        if not isinstance(channel, discord.TextChannel):
+            try:
+                channel = await self.client.fetch_channel(interaction.channel_id or 0)
+            except discord.HTTPException:
+                return None
+        if not isinstance(channel, discord.TextChannel):
+            return None
+        for kind in (discord.ChannelType.private_thread, discord.ChannelType.public_thread):
+            try:
+                thread = await channel.create_thread(
+                    name=name[:100],
+                    type=kind,
+                    auto_archive_duration=_THREAD_ARCHIVE_MINUTES,
+                    invitable=False,
+                )
+            except discord.HTTPException as exc:
+                _log.info("could not open a %s thread: %s", kind.name, exc.code)
+                continue
+            try:
+                await thread.add_user(interaction.user)
+            except discord.HTTPException as exc:
+                _log.info("could not add the person to their thread: %s", exc.code)
+            return thread
+        return None
+
+    # -- typed messages ------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A person typing: in a session's thread, or in a DM with the bot."""
+        if message.author.bot or message.type not in (
+            discord.MessageType.default,
+            discord.MessageType.reply,
+        ):
+            return
+        self.track(self._message(message), "message")
+
+    async def _message(self, message: discord.Message) -> None:
+        me = self.client.user
+        text = message.content
+        mentioned = me is not None and me in message.mentions
+        if mentioned and me is not None:
+            text = re.sub(rf"<@!?{me.id}>", "", text).strip()
+        channel = message.channel
+        if isinstance(channel, discord.Thread):
+            owner = actor_of(message.author).key()
+            place = Place(
+                platform=PLATFORM,
+                workspace=str(message.guild.id if message.guild else ""),
+                channel=str(channel.parent_id),
+                thread=str(channel.id),
+            )
+            found = await self.coach.find(owner=owner, place=place.key())
+            if found is None:
+                return  # someone else's session, or a thread that isn't ours
+            if not text and not self.content_intent:
+                await self.messenger.send([_say(place, USE_THE_BUTTON)])
+                return
+            if not text:
+                return  # an image or a sticker: nothing to answer with
+            actor = await self.actor(message.author)
+            await self._turn(actor, place, Reply(text=text), found.record.id, found=found)
+            return
+        if message.guild is not None:
+            return  # a channel message outside our threads is not for us
+        actor = await self.actor(message.author)
+        session = await self._dm_session(actor)
+        if session is None:
+            await self.messenger.send(
+                [
+                    _say(
+                        DirectMessage(actor=actor),
+                        "Nothing is waiting for your answer here. Start a session with "
+                        f"`/{COMMAND} plan`, or type `/{COMMAND} help`.",
+                    )
+                ]
+            )
+            return
+        dm = _place_of(session)
+        assert dm is not None
+        await self._turn(actor, dm, Reply(text=text), session.id)
+
+    async def _dm_session(self, actor: Actor) -> SessionRecord | None:
+        """The person's newest open session living in their DM."""
+        prefix = f"{PLATFORM}:{PEOPLE}:{DM_CHANNEL_PREFIX}{actor.user_id}:"
+        for s in await self.coach.store.list_sessions(owner=actor.key(), unfinished_only=True):
+            if s.place.startswith(prefix):
+                return s
+        return None
+
+    # -- buttons and modals --------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Button presses and modal submissions (commands go to the command tree)."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        component = parse_custom_id(str(data.get("custom_id") or ""))
+        if component is None:
+            return
+        if interaction.type is discord.InteractionType.component:
+            if component.kind in ("answer", "date"):
+                # A modal must be the first response: nothing to wait for before it.
+                await interaction.response.send_modal(_answer_modal(component, data))
+                return
+            await interaction.response.defer()
+            self.track(self._press(interaction, component, str(component.value)), "button")
+        elif interaction.type is discord.InteractionType.modal_submit:
+            await interaction.response.defer()
+            self.track(self._press(interaction, component, _modal_text(data)), "modal")
+
+    async def _press(
+        self, interaction: discord.Interaction, component: ComponentId, value: str
+    ) -> None:
+        actor = await self.actor(interaction.user)
+        now = self.clock.now()
+        action_id = component.action_id
+        if action_id.startswith(HASHED):
+            action_id = await self._unhash(actor, action_id)
+        if action_id.startswith(FORGET_PREFIX):
+            await self.send(await self.privacy.forget(actor, action_id=action_id, value=value))
+            return
+        if action_id.startswith((NUDGE_PREFIX, PARTNER_PREFIX)):
+            intents, _ = await self.accountability.act(
+                actor, action_id=action_id, value=value, now=now
+            )
+            await self.send(intents)
+            return
+        found, place = await self._session_of(interaction, component, actor)
+        if found is None or place is None:
+            await interaction.followup.send(
+                "That question belongs to someone else's session, or it has ended. "
+                f"Start your own with `/{COMMAND} plan`.",
+                ephemeral=True,
+            )
+            return
+        event: Event = (
+            Reply(text=value)
+            if component.kind in ("answer", "date")
+            else Choose(action_id=action_id, value=value)
+        )
+        await self._turn(actor, place, event, found.record.id, found=found)
+
+    async def _unhash(self, actor: Actor, hashed: str) -> str:
+        """The nudge action id behind a digest, found among the presser's own nudges."""
+        for nudge in await self.accountability.nudges.list_nudges(owner=actor.key(), limit=500):
+            action_id = f"{NUDGE_PREFIX}{nudge.key}"
+            if hashed_action_id(action_id) == hashed:
+                return action_id
+        return hashed  # not theirs, or gone: the accountability service says so
+
+    async def _session_of(
+        self, interaction: discord.Interaction, component: ComponentId, actor: Actor
+    ) -> tuple[FoundSession | None, Place | None]:
+        """The presser's open session that the pressed button belongs to."""
+        if component.session:
+            loaded = await self.coach.load(component.session)
+            if loaded is None or loaded.record.owner != actor.key():
+                return None, None
+            return loaded, _place_of(loaded.record)
+        channel = interaction.channel
+        if interaction.guild_id is None or not isinstance(channel, discord.Thread):
+            return None, None
+        place = Place(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id),
+            channel=str(channel.parent_id),
+            thread=str(channel.id),
+        )
+        found = await self.coach.find(owner=actor.key(), place=place.key())
+        return found, (place if found else None)
+
+    # -- other commands ------------------------------------------------------------------
+
+    async def _checkin(self, interaction: discord.Interaction) -> str:
+        actor = await self.actor(interaction.user)
+        intents, _ = await self.accountability.checkin(actor, now=self.clock.now())
+        await self.send(intents)
+        return "I've sent you a check-in in our DM." if interaction.guild_id else "See below."
+
+    async def _status(self, interaction: discord.Interaction) -> str:
+        actor = await self.actor(interaction.user)
+        return await status_text(self.coach, self.accountability, actor, now=self.clock.now())
+
+    async def _settings(self, interaction: discord.Interaction, change: str) -> str:
+        actor = await self.actor(interaction.user)
+        reply, _ = await self.accountability.settings(actor, change, now=self.clock.now())
+        return reply
+
+    async def _session_command(self, interaction: discord.Interaction, name: str) -> str:
+        actor = await self.actor(interaction.user)
+        sessions = await self.coach.store.list_sessions(
+            owner=actor.key(), unfinished_only=name != "report", limit=20
+        )
+        sessions = [s for s in sessions if s.place.startswith(f"{PLATFORM}:")]
+        if name == "resume":
+            sessions = [s for s in sessions if s.status == "paused"] or sessions
+        if not sessions:
+            verb = {"report": "report on"}.get(name, name)
+            return f"You have no session to {verb}. Start one with `/{COMMAND} plan`."
+        session = sessions[0]
+        place = _place_of(session)
+        if name == "report" and session.status not in ("active", "paused"):
+            document = self.coach.report(session, to=place or DirectMessage(actor=actor))
+            if document is None:
+                return "I can't rebuild that session's report any more."
+            await self.send([document])
+            return f"I've posted the report of your {session.method} session."
+        if place is None:
+            return "That session isn't in Discord."
+        await self._turn(actor, place, Command(name=name), session.id)
+        return f"Done: I've answered in your {session.method} session."
+
+    async def _export(self, interaction: discord.Interaction) -> str:
+        actor = await self.actor(interaction.user)
+        await self.send(await self.privacy.export(actor, now=self.clock.now()))
+        return "I've sent you all your data in our DM, as JSON and Markdown."
+
+    async def _forget(self, interaction: discord.Interaction) -> str:
+        actor = await self.actor(interaction.user)
+        await self.send(self.privacy.confirm_forget(actor))
+        return "I've asked you to confirm in our DM. Nothing is deleted yet."
+
+    # -- turns ---------------------------------------------------------------------------
+
+    async def _turn(
+        self,
+        actor: Actor,
+        place: Place,
+        event: Event,
+        session_id: str | None,
+        *,
+        found: FoundSession | None = None,
+    ) -> None:
+        inbound = Inbound(
+            actor=actor, place=place, event=event, at=self.clock.now(), session_id=session_id
+        )
+        result = await self.coach.handle(inbound, found=found)
+        await self.send(result.intents)
+
+    async def send(self, intents: Sequence[Intent]) -> None:
+        """Send a turn's reply; a refusal is logged (the person's state is already saved)."""
+        try:
+            await self.messenger.send(intents)
+        except DeliveryRefused as exc:
+            _log.warning("Discord refused a reply: %s", exc)
+
+    async def fallback_place(self, person: Actor, intents: Sequence[Intent]) -> Place | None:
+        """Where to mention ``person`` when their DMs are closed: their newest session thread."""
+        for s in await self.coach.store.list_sessions(owner=person.key(), limit=20):
+            place = _place_of(s)
+            if place is not None and place.thread and not place.channel.startswith("dm:"):
+                return place
+        return None
+
+
+def help_text() -> str:
+    """What ``/breakthrough help`` shows."""
+    return "\n".join(
+        [
+            "**Breakthrough** asks the questions; you do the thinking. Sessions run in a "
+            "private thread (or here, in a DM), and never time out.",
+            f"`/{COMMAND} plan [topic]`: turn what you'd like to happen into dated steps",
+            f"`/{COMMAND} seven-step [topic]`: the seven-step breakthrough",
+            f"`/{COMMAND} session [topic]`: a coaching session with a report at the end",
+            f"`/{COMMAND} checkin [topic]`: check in on your next commitment (or on a topic)",
+            f"`/{COMMAND} status`: your sessions, commitments and next nudges",
+            f"`/{COMMAND} pause`, `resume`, `stop`, `report`: your latest session",
+            f"`/{COMMAND} settings [change]`: time zone, quiet hours, working days",
+            f"`/{COMMAND} export`, `forget`: your data, sent to you or deleted",
+            f"`/{COMMAND} team [topic]`: group plans (coming soon)",
+        ]
+    )
+
+
+async def status_text(
+    coach: Coach, accountability: Accountability, actor: Actor, *, now: datetime
+) -> str:
+    """Sessions, open commitments and the next nudges of ``actor``, in Discord Markdown."""
+    owner = actor.key()
+    prefs = await accountability.preferences(owner)
+    tz = resolve_tz(prefs, actor.tz or accountability.default_tz)
+    sessions = await coach.store.list_sessions(owner=owner, unfinished_only=True)
+    commitments = await coach.store.list_commitments(owner=owner, status="open")
+    lines = ["**Your sessions**"]
+    lines += [f"- {s.method}: {s.topic or 'untitled'} ({s.status})" for s in sessions] or [
+        "No session running."
+    ]
+    lines.append("**Open commitments**")
+    lines += [
+        f"- {c.text} — due {when_text(c.due_at, tz=tz, now=now)}" for c in commitments[:20]
+    ] or ["Nothing open."]
+    if len(commitments) > 20:
+        lines.append(f"…and {len(commitments) - 20} more.")
+    return "\n".join(lines)
+
+
+def _say(to: Place | DirectMessage, text: str) -> Intent:
+    return Say(to=to, text=text)
+
+
+def _place_of(session: SessionRecord) -> Place | None:
+    """The :class:`Place` a stored session lives in, if it is a Discord one."""
+    platform, _, rest = session.place.partition(":")
+    workspace, _, rest = rest.partition(":")
+    if platform != PLATFORM:
+        return None
+    if rest.startswith(DM_CHANNEL_PREFIX):
+        user, _, thread = rest[len(DM_CHANNEL_PREFIX) :].partition(":")
+        channel = f"{DM_CHANNEL_PREFIX}{user}"
+    else:
+        channel, _, thread = rest.partition(":")
+    return Place(platform=PLATFORM, workspace=workspace, channel=channel, thread=thread or None)
+
+
+def _answer_modal(component: ComponentId, data: dict[str, Any]) -> discord.ui.Modal:
+    """The modal an Answer or Pick-a-date button opens; its submission comes back with the
+    same ``custom_id`` and is handled by :meth:`DiscordBot.on_interaction`."""
+    dated = component.kind == "date"
+    modal = discord.ui.Modal(
+        title="Pick a date" if dated else "Your answer",
+        custom_id=custom_id(component),
+        timeout=None,
+    )
+    modal.add_item(
+        discord.ui.TextInput(
+            label="When?" if dated else "Your answer",
+            placeholder='e.g. "next Friday", "in two weeks", "2026-12-01"' if dated else None,
+            style=discord.TextStyle.short if dated else discord.TextStyle.paragraph,
+            custom_id="answer",
+            max_length=200 if dated else 4000,
+        )
+    )
+    modal.stop()  # submissions are handled by custom_id, not by this object
+    return modal
+
+
+def _modal_text(data: dict[str, Any]) -> str:
+    """The text typed into a submitted modal's (only) field."""
+    for row in data.get("components") or ():
+        for item in row.get("components") or ():
+            if item.get("custom_id") == "answer":
+                return str(item.get("value") or "")
+    return ""
