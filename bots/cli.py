@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     slack.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+
+    discord = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
+    dsub = discord.add_subparsers(dest="discord_command", metavar="ACTION")
+    sync = dsub.add_parser("sync-commands", help="register /breakthrough with Discord")
+    sync.add_argument("--guild", type=int, metavar="ID", help="in this server only (shows at once)")
     return parser
 
 
@@ -370,11 +375,37 @@ async def _cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.close()
 
 
+async def _cmd_discord(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.discord import DiscordConfig, DiscordConfigError, run_discord, sync_commands
+
+    runtime = await Runtime.open(settings, clock=SystemClock())
+    try:
+        if getattr(args, "discord_command", None) == "sync-commands":
+            config = DiscordConfig.from_settings(settings)
+            try:
+                config.check()
+            except DiscordConfigError as exc:
+                print(f"Discord is not configured: {exc}")
+                return 2
+            return await sync_commands(config, runtime, guild=args.guild)
+        return await run_discord(settings, runtime)
+    finally:
+        await runtime.close()
+
+
 async def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
     platforms = settings.configured_platforms()
     if "slack" in platforms:
         args.host, args.port = "0.0.0.0", 3000
+        if "discord" in platforms:
+            print(
+                "Slack and Discord are both configured: starting Slack here; run "
+                "`breakthrough discord` in a second process for Discord.",
+                file=sys.stderr,
+            )
         return await _cmd_slack(args, settings)
+    if "discord" in platforms:
+        return await _cmd_discord(args, settings)
     if platforms:
         names = " and ".join(platforms)
         print(
@@ -410,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "partner": _cmd_partner,
             "dispatch": _cmd_dispatch,
             "slack": _cmd_slack,
+            "discord": _cmd_discord,
             None: _cmd_default,
         }[args.command]
         return asyncio.run(runner(args, settings))

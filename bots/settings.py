@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     """Slack's Web API base URL (slack-sdk's ``base_url``): a proxy, GovSlack, tests."""
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    """The Discord bot token (Developer Portal → Bot → Reset Token)."""
+    discord_message_content: bool = Field(default=False, validation_alias="DISCORD_MESSAGE_CONTENT")
+    """Read answers typed in threads (needs the Message Content intent switched on in the
+    Developer Portal); without it every question has an Answer button."""
+    discord_api_url: str | None = Field(default=None, validation_alias="DISCORD_API_URL")
+    """Discord's REST base (``https://discord.com/api/v10``): a REST proxy, or tests."""
+    discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
+    """Discord's gateway address (``wss://gateway.discord.gg/``): a gateway proxy, or tests."""
 
     @property
     def db_url(self) -> str:

@@ -225,10 +225,13 @@ class DiscordBot:
         interaction: discord.Interaction,
         work: Coroutine[Any, Any, str | None],
     ) -> None:
-        """Defer at once (Discord's 3 seconds), then answer privately with what ``work`` says."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        """Defer at once (Discord's 3 seconds), then answer privately with what ``work`` says.
+
+        Tracked from before the deferral, so :meth:`idle` covers the whole command.
+        """
 
         async def run() -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
             try:
                 said = await work
             except Exception:
@@ -374,15 +377,15 @@ class DiscordBot:
                 # A modal must be the first response: nothing to wait for before it.
                 await interaction.response.send_modal(_answer_modal(component, data))
                 return
-            await interaction.response.defer()
             self.track(self._press(interaction, component, str(component.value)), "button")
         elif interaction.type is discord.InteractionType.modal_submit:
-            await interaction.response.defer()
             self.track(self._press(interaction, component, _modal_text(data)), "modal")
 
     async def _press(
         self, interaction: discord.Interaction, component: ComponentId, value: str
     ) -> None:
+        """Defer (the turn may take longer than Discord's 3 seconds), then act."""
+        await interaction.response.defer()
         actor = await self.actor(interaction.user)
         now = self.clock.now()
         action_id = component.action_id

@@ -1,0 +1,122 @@
+"""Coaching sessions through the real discord.py client and a fake Discord: a command
+opens a private thread, the owner answers there (typed, or by modal without the message
+content intent), buttons work after a restart, and nobody else drives the session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.testing import FakeClock
+from tests.discord.fake_discord import FakeDiscord, Json
+from tests.discord.rig import DiscordRig, buttons, content
+
+FIRST = "What would you like to happen"
+
+
+def public(messages: list[Json]) -> list[Json]:
+    """Messages everyone in the channel sees (not ephemeral ones)."""
+    return [m for m in messages if not int(m.get("flags") or 0) & 64]
+
+
+async def start_plan(rig: DiscordRig, topic: str = "Launch the beta") -> int:
+    await rig.command("plan", topic=topic)
+    [thread] = rig.thread_ids()
+    await rig.fake.wait_messages(thread, 1)
+    return thread
+
+
+async def test_plan_opens_a_private_thread_and_answers_privately_with_a_link(
+    rig: DiscordRig,
+) -> None:
+    thread = await start_plan(rig)
+    [created] = rig.fake.calls_to("POST /channels/{channel_id}/threads")
+    assert created.params["channel_id"] == str(rig.fake.channel_id)
+    assert created.json["type"] == 12  # private: the session is personal
+    assert "Launch the beta" not in created.json["name"]  # the name shows no private words
+    [question] = rig.fake.messages(thread)
+    assert FIRST in content(question)
+    [followup] = rig.fake.calls_to("POST /webhooks/{webhook_id}/{webhook_token}")
+    assert f"<#{thread}>" in followup.json["content"]
+    assert followup.json["flags"] & 64  # only the person sees it
+    deferred = rig.fake.calls_to("POST /interactions/{webhook_id}/{webhook_token}/callback")
+    assert deferred[0].json["type"] == 5  # deferred at once, within Discord's 3 seconds
+
+
+async def test_the_owner_s_typed_answers_drive_the_session_and_nobody_else_s(
+    rig: DiscordRig,
+) -> None:
+    thread = await start_plan(rig)
+    await rig.say(thread, "Bob says @everyone look", author=rig.fake.bob_id, replies=0)
+    await rig.say(thread, "I want the beta out")
+    messages = rig.fake.messages(thread)
+    assert len(messages) == 2  # Bob's words got no answer; Ann's did
+    assert "the beta out" in content(messages[-1])
+    assert "Bob" not in content(messages[-1])
+
+
+async def test_a_person_s_mentions_ping_nobody(rig: DiscordRig) -> None:
+    thread = await start_plan(rig)
+    await rig.say(thread, "I want @everyone and <@&1> to see it")
+    sent = [c for c in rig.fake.calls_to("POST /channels/{channel_id}/messages") if c.json]
+    assert sent
+    for call in sent:
+        assert call.json.get("allowed_mentions") == {"parse": []}, call.json
+
+
+async def test_without_message_content_questions_carry_an_answer_button_and_a_modal(
+    blind_rig: DiscordRig,
+) -> None:
+    rig = blind_rig
+    thread = await start_plan(rig)
+    [question] = rig.fake.messages(thread)
+    [answer] = [b for b in buttons(question) if b["label"] == "Answer"]
+    # Typing anyway gets told how to answer; nothing is lost or recorded as an answer.
+    await rig.say(thread, "I want the beta out")
+    assert "Press **Answer**" in content(rig.fake.messages(thread)[-1])
+    await rig.click(answer["custom_id"])
+    assert answer["custom_id"] in rig.fake.modals
+    submitted = await rig.fake.modal_submit(answer["custom_id"], {"answer": "I want the beta out"})
+    await rig.fake.wait_callback(submitted)
+    await rig.fake.wait_messages(thread, 3)
+    assert "the beta out" in content(rig.fake.messages(thread)[-1])
+
+
+async def test_buttons_work_after_a_restart(
+    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
+    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        thread = await start_plan(first)
+        await first.say(thread, "I want the beta out")
+        await first.say(thread, "Ann writes the spec")
+        await first.say(thread, "nothing else")
+    finally:
+        await first.close()
+    question = fake.messages(thread)[-1]
+    choices = buttons(question)
+    assert choices, content(question)
+    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        before = len(fake.messages(thread))
+        await second.click(choices[0]["custom_id"], message=question)
+        await fake.wait_messages(thread, before + 1)
+        assert "What challenges are there in this first step" in content(fake.messages(thread)[-1])
+    finally:
+        await second.close()
+
+
+async def test_someone_else_pressing_a_button_changes_nothing(rig: DiscordRig) -> None:
+    thread = await start_plan(rig)
+    for text in ("I want the beta out", "Ann writes the spec", "nothing else"):
+        await rig.say(thread, text)
+    question = rig.fake.messages(thread)[-1]
+    before = public(rig.fake.messages(thread))
+    await rig.click(buttons(question)[0]["custom_id"], message=question, user=rig.fake.bob_id)
+    assert public(rig.fake.messages(thread)) == before
+    [note] = [
+        c
+        for c in rig.fake.calls_to("POST /webhooks/{webhook_id}/{webhook_token}")
+        if "someone else's session" in (c.json or {}).get("content", "")
+    ]
+    assert note.json["flags"] & 64  # only Bob sees it
