@@ -171,9 +171,11 @@ class DiscordMessenger:
         )
         try:
             channel = self.client.get_partial_messageable(int(place.thread or place.channel))
-            await channel.send(
-                content=text, allowed_mentions=discord.AllowedMentions(users=True, everyone=False)
+            # This person, and nobody else, is pinged.
+            only_them = discord.AllowedMentions(
+                everyone=False, roles=False, users=[discord.Object(id=int(person.user_id))]
             )
+            await channel.send(content=text, allowed_mentions=only_them)
         except discord.HTTPException as exc:
             _log.warning("could not mention a person whose DMs are closed: %s", exc.code)
 

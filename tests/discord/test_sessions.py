@@ -120,3 +120,13 @@ async def test_someone_else_pressing_a_button_changes_nothing(rig: DiscordRig) -
         if "someone else's session" in (c.json or {}).get("content", "")
     ]
     assert note.json["flags"] & 64  # only Bob sees it
+
+
+async def test_in_a_dm_the_session_runs_in_the_dm(rig: DiscordRig) -> None:
+    await rig.command("plan", topic="Launch the beta", dm=True)
+    dm = int(rig.fake.dm_channel(rig.fake.ann_id)["id"])
+    assert not rig.thread_ids()  # no thread: DMs have none
+    [question] = public(rig.fake.messages(dm))
+    assert FIRST in content(question)
+    await rig.say(dm, "I want the beta out", dm=True)
+    assert "the beta out" in content(public(rig.fake.messages(dm))[-1])
