@@ -1,7 +1,7 @@
-"""Transcript drivers for the engine and the console adapter.
+"""Transcript drivers for the console, Slack and Discord adapters.
 
-Slack and Discord drivers join these when their adapters exist; every driver must make
-every transcript pass and leave the same answers and commitments behind.
+Every driver must make every transcript pass and leave the same answers and commitments
+behind as the engine does.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import queue
+import re
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,9 @@ from adapters.console.app import ConsoleApp
 from core.dialogue.coach import Coach
 from core.dialogue.model import Actor
 from core.testing import FakeClock
+from tests.discord.fake_discord import Json
+from tests.discord.rig import DiscordRig
+from tests.discord.rig import buttons as discord_buttons
 from tests.slack.fake_slack import Call
 from tests.slack.rig import SlackRig, element_ids, message_text
 
@@ -126,3 +130,89 @@ class SlackDriver:
         if not 1 <= n <= len(buttons):
             return None
         return last, buttons[n - 1]
+
+
+_DISCORD_CHECKLIST = re.compile(r"[☐☑] (?P<step>.*?)(?: — due (?P<due>.*))?")
+
+
+def discord_text(message: Json) -> str:
+    """One Discord message as neutral text: content (hints unmarked), plan steps as
+    ``n. step (by date)``, then ``n) label`` for each choice button."""
+    lines = [line.removeprefix("-# ") for line in str(message.get("content") or "").splitlines()]
+    for embed in message.get("embeds") or []:
+        title = str(embed.get("title") or "").removeprefix("Your plan: ")
+        if not title.endswith("(continued)"):
+            lines.append(title)
+        for n, line in enumerate(str(embed.get("description") or "").splitlines(), 1):
+            step = _DISCORD_CHECKLIST.fullmatch(line)
+            if step is None:
+                lines.append(line)
+                continue
+            due = f" (by {step['due']})" if step["due"] else ""
+            lines.append(f"{n}. {step['step']}{due}")
+    choices = [b for b in discord_buttons(message) if b["custom_id"].startswith("bt|choose|")]
+    lines += [f"{n}) {b['label']}" for n, b in enumerate(choices, 1)]
+    for a in message.get("attachments") or []:
+        if not str(a.get("filename", "")).endswith(".md"):  # documents: see DiscordDriver
+            lines.append(f"[image {a.get('filename')}: {a.get('description', '')}]")
+    return "\n".join(line for line in lines if line)
+
+
+class DiscordDriver:
+    """Plays a transcript through the Discord adapter: ``/breakthrough``, then messages
+    typed in the session's thread (or, with ``click``, a numeric answer to a question
+    with buttons pressed as a person would)."""
+
+    def __init__(self, rig: DiscordRig, *, tz: str, click: bool = False) -> None:
+        self.rig = rig
+        self.tz = tz
+        self.click = click
+        self.thread = 0
+        self._seen = 0
+
+    def _new_output(self) -> list[str]:
+        messages = self.rig.fake.messages(self.thread)
+        new, self._seen = messages[self._seen :], len(messages)
+        shown = []
+        for message in new:
+            shown.append(discord_text(message))
+            for a in message.get("attachments") or []:
+                if str(a.get("filename", "")).endswith(".md"):
+                    data = self.rig.fake.attachments[int(a["id"])]
+                    shown.append(f"[document {a['filename']}]\n{data.decode()}")
+        return shown
+
+    async def start(self, method: str, topic: str) -> list[str]:
+        # Discord does not share a person's zone: they set it, as the README says.
+        await self.rig.command("settings", change=f"tz {self.tz}")
+        await self.rig.command(method, topic=topic or None)
+        self.thread = self.rig.thread_ids()[-1]
+        await self.rig.fake.wait_messages(self.thread, 1)
+        return self._new_output()
+
+    async def say(self, text: str) -> list[str]:
+        self.rig.clock.advance(timedelta(seconds=30))
+        before = len(self.rig.fake.messages(self.thread))
+        button = self._button(text) if self.click else None
+        if button is not None:
+            message, custom_id = button
+            await self.rig.click(custom_id, message=message)
+            await self.rig.fake.wait_messages(self.thread, before + 1)
+        else:
+            await self.rig.say(self.thread, text)
+        await self.rig.settle()
+        return self._new_output()
+
+    def _button(self, text: str) -> tuple[Json, str] | None:
+        """The last message's ``n``-th choice button, when ``text`` is a number ``n``."""
+        if not text.strip().isdigit():
+            return None
+        messages = self.rig.fake.messages(self.thread)
+        if not messages:
+            return None
+        last = messages[-1]
+        choices = [b for b in discord_buttons(last) if b["custom_id"].startswith("bt|choose|")]
+        n = int(text.strip())
+        if not 1 <= n <= len(choices):
+            return None
+        return last, str(choices[n - 1]["custom_id"])

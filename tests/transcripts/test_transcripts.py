@@ -15,9 +15,11 @@ from core.methods.loader import MethodLibrary
 from core.store.repository import SqlStore
 from core.testing import EngineDriver, FakeClock, MemoryStore, load_transcript, run_transcript
 from tests.databases import Database
+from tests.discord.fake_discord import FakeDiscord
+from tests.discord.rig import DiscordRig
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import ANN, TEAM, SlackRig
-from tests.transcripts.drivers import ConsoleDriver, SlackDriver
+from tests.transcripts.drivers import ConsoleDriver, DiscordDriver, SlackDriver
 
 HERE = Path(__file__).parent
 TRANSCRIPTS = sorted(HERE.glob("*.yaml"))
@@ -97,8 +99,28 @@ async def test_transcript_through_every_adapter(
         finally:
             await rig.close()
 
+    # Discord: the real discord.py client on a fake gateway, typing in the session's
+    # thread, and again pressing the buttons.
+    for click in (False, True):
+        async with FakeDiscord() as fake:
+            discord_rig = await DiscordRig.open(
+                fake=fake,
+                database_url=f"sqlite+aiosqlite:///{tmp_path / f'discord-{click}.db'}",
+                tmp_path=tmp_path,
+                clock=FakeClock(transcript.start),
+            )
+            try:
+                driver = DiscordDriver(discord_rig, tz=transcript.tz, click=click)
+                await run_transcript(transcript, driver)
+                finals[f"discord-click={click}"] = await _final_sql(discord_rig.runtime.store)
+                assert discord_rig.service.bot.failures == 0
+            finally:
+                await discord_rig.close()
+
     _check_final(finals["engine"], transcript.final)
     assert finals["console"] == finals["engine"]
+    assert finals["discord-click=False"] == finals["engine"]
+    assert finals["discord-click=True"] == finals["engine"]
     assert finals["slack-click=False"] == finals["engine"]
     assert finals["slack-click=True"] == finals["engine"]
 
