@@ -25,6 +25,7 @@ import asyncio
 import logging
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -69,6 +70,12 @@ _TITLES: Final = {
 }
 _THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: sessions never hurry
 
+_SEEN_MESSAGES: Final = 10_000
+_RECONCILE_SESSIONS: Final = 200
+"""Sessions whose threads are read after a reconnect, most recently active first."""
+_RECONCILE_HISTORY: Final = 20
+"""Messages read back per thread: more than anyone types between two answers."""
+
 USE_THE_BUTTON: Final = (
     "I can't read messages typed here. Press **Answer** under my question, or mention me "
     "at the start of your message (for example: @Breakthrough my answer)."
@@ -111,18 +118,20 @@ class DiscordBot:
         self._tasks: set[asyncio.Task[None]] = set()
         self.tree = app_commands.CommandTree(client)
         self.tree.add_command(self._commands())
+        self._seen: OrderedDict[int, None] = OrderedDict()
         client.on_message = self.on_message  # type: ignore[attr-defined]
         client.on_interaction = self.on_interaction  # type: ignore[attr-defined]
+        client.on_ready = self.on_ready  # type: ignore[attr-defined]
 
     # -- task tracking -------------------------------------------------------------------
 
-    def track(self, work: Coroutine[Any, Any, None], what: str) -> None:
+    def track(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Run ``work`` tracked until done (see :meth:`idle`), its errors logged."""
         task = asyncio.create_task(self._guarded(work, what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, work: Awaitable[None], what: str) -> None:
+    async def _guarded(self, work: Awaitable[object], what: str) -> None:
         try:
             await work
         except Exception:
@@ -309,14 +318,79 @@ class DiscordBot:
             discord.MessageType.reply,
         ):
             return
-        self.track(self._message(message), "message")
+        if self._first_sight(message.id):
+            self.track(self._message(message), "message")
+
+    def _first_sight(self, message_id: int) -> bool:
+        """Whether this message is new here: :meth:`reconcile` and the gateway may both
+        bring the same message right after a reconnect."""
+        if message_id in self._seen:
+            return False
+        self._seen[message_id] = None
+        if len(self._seen) > _SEEN_MESSAGES:
+            self._seen.popitem(last=False)
+        return True
+
+    # -- after a (re)connect -------------------------------------------------------------
+
+    async def on_ready(self) -> None:
+        """Called after every new gateway session (start-up, or a reconnect that could
+        not resume): what was typed while no session was open was never delivered."""
+        self.track(self.reconcile(), "reconcile")
+
+    async def reconcile(self) -> int:
+        """Answer what owners typed in their session threads while the bot was away.
+
+        Every answer the bot handles gets a reply, so in a session's thread the owner's
+        messages after the bot's last one are the unanswered ones. Only threads of
+        servers this connection serves are read (other shards reconcile their own), and
+        the most recently active sessions first. Returns how many messages it answered.
+        """
+        me = self.client.user
+        if me is None:
+            return 0
+        answered = 0
+        sessions = await self.coach.store.list_sessions(
+            unfinished_only=True, limit=_RECONCILE_SESSIONS
+        )
+        for session in sessions:
+            place = _place_of(session)
+            if (
+                session.status != "active"
+                or place is None
+                or not place.thread
+                or place.channel.startswith(DM_CHANNEL_PREFIX)
+                or self.client.get_guild(int(place.workspace)) is None
+            ):
+                continue
+            owner = session.owner.rpartition(":")[2]
+            thread = self.client.get_partial_messageable(int(place.thread))
+            unanswered: list[discord.Message] = []
+            try:
+                async for message in thread.history(limit=_RECONCILE_HISTORY):
+                    if message.author.id == me.id:
+                        break
+                    if str(message.author.id) == owner and message.content:
+                        unanswered.append(message)
+            except discord.HTTPException as exc:
+                _log.info("could not read a session thread to reconcile: %s", exc.code)
+                continue
+            for message in reversed(unanswered):  # oldest first, as they were typed
+                if self._first_sight(message.id):
+                    text = _without_mention(message.content, me.id)
+                    actor = await self.actor(message.author)
+                    await self._turn(actor, place, Reply(text=text), session.id)
+                    answered += 1
+        if answered:
+            _log.info("answered %d messages typed while disconnected", answered)
+        return answered
 
     async def _message(self, message: discord.Message) -> None:
         me = self.client.user
         text = message.content
         mentioned = me is not None and me in message.mentions
         if mentioned and me is not None:
-            text = re.sub(rf"<@!?{me.id}>", "", text).strip()
+            text = _without_mention(text, me.id)
         channel = message.channel
         if isinstance(channel, discord.Thread):
             owner = actor_of(message.author).key()
@@ -567,6 +641,11 @@ async def status_text(
     if len(commitments) > 20:
         lines.append(f"…and {len(commitments) - 20} more.")
     return "\n".join(lines)
+
+
+def _without_mention(text: str, bot_id: int) -> str:
+    """``text`` without the bot's mention (how people address it without the intent)."""
+    return re.sub(rf"<@!?{bot_id}>", "", text).strip()
 
 
 def _say(to: Place | DirectMessage, text: str) -> Intent:

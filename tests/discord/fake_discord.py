@@ -32,7 +32,8 @@ What it mimics (only as much as the bot needs, with Discord's real shapes and er
     ``DELETE /webhooks/{app}/{token}/messages/@original`` or ``/{message_id}``. As on
     Discord, the first follow-up after a deferred (type 5) response fills in the "thinking"
     message instead of posting a new one;
-  - messages: ``POST /channels/{id}/messages`` (JSON or multipart with attachments, served
+  - messages: ``GET /channels/{id}/messages`` (history, newest first: ``limit``, ``before``,
+    ``after``), ``POST /channels/{id}/messages`` (JSON or multipart with attachments, served
     back at ``/attachments/...``), ``GET``/``PATCH``/``DELETE .../messages/{id}``,
     ``POST .../typing``, ``GET /channels/{id}``; 400 50006 for an empty message and 50035
     for content over 2000 characters; 404 10003/10008 for unknown channels and messages;
@@ -841,6 +842,7 @@ class FakeDiscord:
             ("PATCH", webhook + "/messages/{message_id}", self._edit_webhook_message),
             ("DELETE", webhook + "/messages/{message_id}", self._delete_webhook_message),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
@@ -1296,6 +1298,20 @@ class FakeDiscord:
         if self.echo_own_messages:
             await self._dispatch_message("MESSAGE_CREATE", message, wait=False)
         return 200, message
+
+    async def _list_messages(self, call: Call, p: dict[str, str]) -> _Reply:
+        """A channel's history, newest first, as discord.py's ``history()`` asks for it:
+        ``limit`` (1-100, default 50) and one of ``before``/``after``/``around``."""
+        channel_id, channel = self._channel(p)
+        if channel is None:
+            return _UNKNOWN_CHANNEL
+        limit = min(max(_int(call.query.get("limit", "50")) or 50, 1), 100)
+        ids = sorted(self._channel_messages.get(channel_id, []), reverse=True)
+        if "before" in call.query:
+            ids = [i for i in ids if i < _int(call.query["before"])]
+        if "after" in call.query:
+            ids = sorted(i for i in ids if i > _int(call.query["after"]))[:limit][::-1]
+        return 200, [self._messages[i] for i in ids[:limit]]
 
     async def _get_message(self, call: Call, p: dict[str, str]) -> _Reply:
         message = self._channel_message(p)

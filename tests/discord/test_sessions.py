@@ -130,3 +130,29 @@ async def test_in_a_dm_the_session_runs_in_the_dm(rig: DiscordRig) -> None:
     assert FIRST in content(question)
     await rig.say(dm, "I want the beta out", dm=True)
     assert "the beta out" in content(public(rig.fake.messages(dm))[-1])
+
+
+async def test_what_the_owner_typed_while_the_bot_was_away_is_answered_on_reconnect(
+    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Discord does not replay messages to a new gateway session: the bot reads them back."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'away.db'}"
+    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        thread = await start_plan(first)
+    finally:
+        await first.close()
+    # Typed while no bot was connected: kept by Discord, never replayed to a new session.
+    await fake.message_create(thread, "Bob was here", author=fake.bob_id)
+    await fake.message_create(thread, "I want the beta out")
+    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        [question, answer] = await fake.wait_messages(thread, 2)
+        await second.settle()
+        assert "the beta out" in content(answer)
+        assert "Bob" not in content(answer)
+        assert len(fake.messages(thread)) == 2  # answered once, and only Ann's words
+        record = (await second.runtime.store.list_sessions())[0]
+        assert record.state["answers"]["outcome"] == "I want the beta out"
+    finally:
+        await second.close()
