@@ -147,7 +147,7 @@ async def test_what_the_owner_typed_while_the_bot_was_away_is_answered_on_reconn
     await fake.message_create(thread, "I want the beta out")
     second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
     try:
-        [question, answer] = await fake.wait_messages(thread, 2)
+        [_, answer] = await fake.wait_messages(thread, 2)
         await second.settle()
         assert "the beta out" in content(answer)
         assert "Bob" not in content(answer)
