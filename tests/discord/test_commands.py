@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.discord import sync_commands
-from tests.discord.rig import DiscordRig
+from tests.discord.rig import DiscordRig, buttons, content
 from tests.discord.test_sessions import start_plan
 
 
@@ -68,3 +68,53 @@ async def test_sync_commands_registers_the_group_in_one_server(
     topic = next(o for o in registered["options"] if o["name"] == "plan")["options"][0]
     assert topic["name"] == "topic" and topic["description"] and not topic.get("required")
     assert "14 subcommands" in capsys.readouterr().out
+
+
+async def _session(rig: DiscordRig) -> str:
+    [record] = await rig.runtime.store.list_sessions()
+    return record.status
+
+
+async def test_pause_resume_and_report_act_on_the_latest_session(rig: DiscordRig) -> None:
+    thread = await start_plan(rig)
+    await rig.command("pause")
+    assert await _session(rig) == "paused"
+    await rig.command("resume")
+    assert await _session(rig) == "active"
+    await rig.command("report")
+    files = [a["filename"] for m in rig.fake.messages(thread) for a in m.get("attachments", [])]
+    assert any(name.endswith(".md") for name in files)
+
+
+async def test_settings_changes_the_zone_used_from_then_on(rig: DiscordRig) -> None:
+    payload = await rig.command("settings", change="tz Europe/Paris")
+    [answer] = [
+        c
+        for c in rig.fake.calls_to("POST /webhooks/{webhook_id}/{webhook_token}")
+        if payload["token"] in c.path
+    ]
+    assert "Europe/Paris" in answer.json["content"]
+    prefs = await rig.runtime.accountability.preferences(f"discord:users:{rig.fake.ann_id}")
+    assert prefs.tz == "Europe/Paris"
+
+
+async def test_export_sends_json_and_markdown_in_a_dm(rig: DiscordRig) -> None:
+    await start_plan(rig)
+    await rig.command("export")
+    dm = int(rig.fake.dm_channel(rig.fake.ann_id)["id"])
+    files = [a["filename"] for m in rig.fake.messages(dm) for a in m.get("attachments", [])]
+    assert any(f.endswith(".json") for f in files) and any(f.endswith(".md") for f in files)
+
+
+async def test_forget_asks_first_then_deletes_everything(rig: DiscordRig) -> None:
+    await start_plan(rig)
+    await rig.command("forget")
+    assert await rig.runtime.store.list_sessions()  # nothing deleted before confirming
+    dm = int(rig.fake.dm_channel(rig.fake.ann_id)["id"])
+    [ask] = [m for m in rig.fake.messages(dm) if buttons(m)]
+    [yes] = [b for b in buttons(ask) if b["label"].startswith("Yes")]
+    before = len(rig.fake.messages(dm))
+    await rig.click(yes["custom_id"], message=ask)
+    await rig.fake.wait_messages(dm, before + 1)
+    assert await rig.runtime.store.list_sessions() == []
+    assert "delet" in content(rig.fake.messages(dm)[-1]).lower()
