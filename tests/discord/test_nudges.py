@@ -3,6 +3,9 @@ mention in the person's session thread."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
 from adapters.discord.app import PEOPLE
@@ -10,6 +13,8 @@ from core.dialogue.intents import Ask, DirectMessage
 from core.dialogue.model import Actor
 from core.errors import DeliveryDeferred, DeliveryRefused
 from core.schedule.compose import NUDGE_ACTIONS, nudge_action_id
+from core.testing import FakeClock
+from tests.discord.fake_discord import FakeDiscord
 from tests.discord.rig import DiscordRig, buttons, content
 from tests.discord.test_sessions import start_plan
 
@@ -76,3 +81,56 @@ async def test_a_short_rate_limit_is_waited_out_and_the_reply_sent_once(rig: Dis
     ]
     assert [c.status for c in sent] == [429, 200]
     assert sum("the beta out" in content(m) for m in rig.fake.messages(thread)) == 1
+
+
+async def _plan_one_step(rig: DiscordRig) -> None:
+    """Ann plans one step, "Fix the login bug", due tomorrow (Sunday 22 November)."""
+    thread = await start_plan(rig)
+    for answer in (
+        "I want the beta out",
+        "Fix the login bug",
+        "nothing else",
+        "1",
+        "Finding the time",
+        "1",
+        "tomorrow",
+        "yes",
+        "1",
+    ):
+        await rig.say(thread, answer)
+    (commitment,) = await rig.runtime.store.list_commitments()
+    assert commitment.text == "Fix the login bug"
+
+
+async def test_a_nudge_button_works_after_a_restart(
+    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nudges.db'}"
+    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        await _plan_one_step(first)
+        clock.set(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+        assert await first.service.dispatcher.tick() >= 1
+    finally:
+        await first.close()
+    dm = int(fake.dm_channel(fake.ann_id)["id"])
+    [nudge_message] = fake.messages(dm)
+    assert "Fix the login bug" in content(nudge_message)
+    # A new process: nothing in memory, the buttons in Discord still work.
+    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    try:
+        [snooze] = [b for b in buttons(nudge_message) if b["label"] == "Snooze 1 hour"]
+        await second.click(snooze["custom_id"], message=nudge_message)
+        clock.set(datetime(2026, 11, 22, 10, 1, tzinfo=UTC))
+        assert await second.service.dispatcher.tick() >= 1
+        again = [m for m in fake.messages(dm) if buttons(m)][-1]
+        [done] = [b for b in buttons(again) if b["label"] == "Done"]
+        # A snoozed nudge's key is too long for a custom_id: the button carries a digest.
+        assert "|#" in done["custom_id"] and len(done["custom_id"]) <= 100
+        await second.click(done["custom_id"], message=again)
+        (commitment,) = await second.runtime.store.list_commitments()
+        assert commitment.status == "done"
+        assert "Done: “Fix the login bug”" in "\n".join(content(m) for m in fake.messages(dm))
+        assert second.service.bot.failures == 0
+    finally:
+        await second.close()
