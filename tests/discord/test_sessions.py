@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.dialogue.intents import Say
+from core.dialogue.model import Place
 from core.testing import FakeClock
 from tests.discord.fake_discord import FakeDiscord, Json
 from tests.discord.rig import DiscordRig, buttons, content
@@ -156,3 +158,24 @@ async def test_what_the_owner_typed_while_the_bot_was_away_is_answered_on_reconn
         assert record.state["answers"]["outcome"] == "I want the beta out"
     finally:
         await second.close()
+
+
+async def test_a_long_answer_echoed_back_arrives_whole_in_several_messages(
+    rig: DiscordRig,
+) -> None:
+    """Discord refuses content over 2,000 characters (50035): the bot splits, never cuts."""
+    thread = await start_plan(rig)
+    place = Place(
+        platform="discord",
+        workspace=str(rig.fake.guild_id),
+        channel=str(rig.fake.channel_id),
+        thread=str(thread),
+    )
+    lines = [f"line {n:03d}: " + "words " * 12 for n in range(60)]
+    before = len(rig.fake.messages(thread))
+    await rig.service.messenger.send([Say(to=place, text="\n".join(lines))])
+    sent = rig.fake.messages(thread)[before:]
+    assert len(sent) >= 2
+    assert all(len(content(m)) <= 2000 for m in sent)
+    assert "".join(content(m) for m in sent).splitlines() == lines
+    assert all(c.status < 300 for c in rig.fake.calls_to("POST /channels/{channel_id}/messages"))
