@@ -33,6 +33,7 @@ from typing import Any, Final
 import discord
 from discord import app_commands
 
+from adapters.chosen_zones import ChosenZones
 from adapters.discord.messenger import DiscordMessenger
 from adapters.discord.render import (
     HASHED,
@@ -119,6 +120,7 @@ class DiscordBot:
         self.tree = app_commands.CommandTree(client)
         self.tree.add_command(self._commands())
         self._seen: OrderedDict[int, None] = OrderedDict()
+        self.zones = ChosenZones(self._chosen_tz)
         client.on_message = self.on_message  # type: ignore[attr-defined]
         client.on_interaction = self.on_interaction  # type: ignore[attr-defined]
         client.on_ready = self.on_ready  # type: ignore[attr-defined]
@@ -148,9 +150,10 @@ class DiscordBot:
 
     async def actor(self, user: discord.abc.User) -> Actor:
         """The person, with the time zone they chose (Discord does not share theirs)."""
-        key = actor_of(user).key()
-        prefs = await self.accountability.preferences(key)
-        return actor_of(user, tz=prefs.tz)
+        return actor_of(user, tz=await self.zones.get(actor_of(user).key()))
+
+    async def _chosen_tz(self, owner: str) -> str | None:
+        return (await self.accountability.preferences(owner)).tz
 
     # -- the command group ---------------------------------------------------------------
 
@@ -467,6 +470,7 @@ class DiscordBot:
             action_id = await self._unhash(actor, action_id)
         if action_id.startswith(FORGET_PREFIX):
             await self.send(await self.privacy.forget(actor, action_id=action_id, value=value))
+            self.zones.forget(actor.key())
             return
         if action_id.startswith((NUDGE_PREFIX, PARTNER_PREFIX)):
             intents, _ = await self.accountability.act(
@@ -533,6 +537,7 @@ class DiscordBot:
     async def _settings(self, interaction: discord.Interaction, change: str) -> str:
         actor = await self.actor(interaction.user)
         reply, _ = await self.accountability.settings(actor, change, now=self.clock.now())
+        self.zones.forget(actor.key())  # a new zone applies from the next message
         return reply
 
     async def _session_command(self, interaction: discord.Interaction, name: str) -> str:

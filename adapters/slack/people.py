@@ -18,6 +18,7 @@ from typing import Final
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from adapters.chosen_zones import ChosenZones
 from adapters.slack.messenger import ClientSource
 from core.dialogue.model import Actor
 from core.language import UnknownTimeZone, zone
@@ -28,9 +29,6 @@ _log = logging.getLogger(__name__)
 
 PLATFORM: Final = "slack"
 _TTL: Final = 3600.0
-_CHOICE_TTL: Final = 60.0
-"""How long a zone the person chose is trusted without asking the database again: a
-change made through another replica shows up here within a minute."""
 _SIZE: Final = 50_000
 
 
@@ -56,13 +54,13 @@ class SlackPeople:
         self.chosen_tz = chosen_tz
         self._monotonic = monotonic
         self._profiles: OrderedDict[tuple[str, str], tuple[float, Profile]] = OrderedDict()
-        self._choices: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._choices = ChosenZones(chosen_tz, monotonic=monotonic)
 
     async def actor(self, workspace: str, user: str) -> Actor:
         """The person ``user`` of ``workspace``, in the zone they chose or their profile's."""
         profile = await self.profile(workspace, user)
         key = Actor(platform=PLATFORM, workspace=workspace, user_id=user).key()
-        tz = await self._chosen(key) or profile.tz
+        tz = await self._choices.get(key) or profile.tz
         return Actor(
             platform=PLATFORM,
             workspace=workspace,
@@ -70,18 +68,6 @@ class SlackPeople:
             display_name=profile.name,
             tz=tz,
         )
-
-    async def _chosen(self, key: str) -> str | None:
-        now = self._monotonic()
-        cached = self._choices.get(key)
-        if cached is not None and now - cached[0] < _CHOICE_TTL:
-            return cached[1]
-        tz = await self.chosen_tz(key)
-        self._choices[key] = (now, tz)
-        self._choices.move_to_end(key)
-        if len(self._choices) > _SIZE:
-            self._choices.popitem(last=False)
-        return tz
 
     async def profile(self, workspace: str, user: str) -> Profile:
         """``users.info`` for ``user``, cached; a failed lookup gives a bare profile."""
@@ -118,17 +104,15 @@ class SlackPeople:
 
     def forget_choice(self, workspace: str, user: str) -> None:
         """Drop the cached chosen zone of one person (they changed their settings)."""
-        self._choices.pop(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key(), None)
+        self._choices.forget(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key())
 
     def forget_person(self, workspace: str, user: str) -> None:
         """Drop everything cached about one person (they asked to be forgotten)."""
         self._profiles.pop((workspace, user), None)
-        self._choices.pop(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key(), None)
+        self._choices.forget(Actor(platform=PLATFORM, workspace=workspace, user_id=user).key())
 
     def forget_workspace(self, workspace: str) -> None:
         """Drop cached profiles of ``workspace`` (it uninstalled the app)."""
         for key in [k for k in self._profiles if k[0] == workspace]:
             del self._profiles[key]
-        prefix = f"{PLATFORM}:{workspace}:"
-        for owner in [k for k in self._choices if k.startswith(prefix)]:
-            del self._choices[owner]
+        self._choices.forget_prefix(f"{PLATFORM}:{workspace}:")
