@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.turns
 	$(BIN)/python -m bench.nudges
 	$(BIN)/python -m bench.slack
+	$(BIN)/python -m bench.discord
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
