@@ -179,3 +179,31 @@ async def test_a_long_answer_echoed_back_arrives_whole_in_several_messages(
     assert all(len(content(m)) <= 2000 for m in sent)
     assert "".join(content(m) for m in sent).splitlines() == lines
     assert all(c.status < 300 for c in rig.fake.calls_to("POST /channels/{channel_id}/messages"))
+
+
+async def test_without_message_content_a_mention_is_read_as_the_answer(
+    blind_rig: DiscordRig,
+) -> None:
+    rig = blind_rig
+    thread = await start_plan(rig)
+    await rig.say(thread, f"<@{rig.fake.bot_id}> I want the beta out")
+    assert "“the beta out”" in content(rig.fake.messages(thread)[-1])
+
+
+async def test_a_date_can_be_entered_in_the_pick_a_date_modal(rig: DiscordRig) -> None:
+    thread = await start_plan(rig)
+    for answer in ("I want the beta out", "Fix the login bug", "nothing else", "1"):
+        await rig.say(thread, answer)
+    for answer in ("Finding the time", "1"):
+        await rig.say(thread, answer)
+    question = rig.fake.messages(thread)[-1]
+    [pick] = [b for b in buttons(question) if b["label"] == "Pick a date"]
+    await rig.click(pick["custom_id"], message=question)
+    modal = rig.fake.modals[pick["custom_id"]]
+    assert modal["title"] == "Pick a date"
+    before = len(rig.fake.messages(thread))
+    submitted = await rig.fake.modal_submit(pick["custom_id"], {"answer": "tomorrow"})
+    await rig.fake.wait_callback(submitted)
+    await rig.fake.wait_messages(thread, before + 1)
+    await rig.settle()
+    assert "Sunday 22 November" in content(rig.fake.messages(thread)[-1])
