@@ -49,7 +49,7 @@ from core.dialogue.model import Actor, Place
 from core.errors import DeliveryRefused
 from core.ports import Clock, SessionRecord
 from core.privacy import FORGET_PREFIX, Privacy
-from core.schedule.accountability import DM_CHANNEL_PREFIX, Accountability, dm_place
+from core.schedule.accountability import DM_CHANNEL_PREFIX, Accountability, dm_place, place_of
 from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
 from core.schedule.policy import resolve_tz
 
@@ -659,16 +659,7 @@ def _say(to: Place | DirectMessage, text: str) -> Intent:
 
 def _place_of(session: SessionRecord) -> Place | None:
     """The :class:`Place` a stored session lives in, if it is a Discord one."""
-    platform, _, rest = session.place.partition(":")
-    workspace, _, rest = rest.partition(":")
-    if platform != PLATFORM:
-        return None
-    if rest.startswith(DM_CHANNEL_PREFIX):
-        user, _, thread = rest[len(DM_CHANNEL_PREFIX) :].partition(":")
-        channel = f"{DM_CHANNEL_PREFIX}{user}"
-    else:
-        channel, _, thread = rest.partition(":")
-    return Place(platform=PLATFORM, workspace=workspace, channel=channel, thread=thread or None)
+    return place_of(session, PLATFORM)
 
 
 def _answer_modal(component: ComponentId, data: dict[str, Any]) -> discord.ui.Modal:

@@ -48,7 +48,7 @@ from core.dialogue.model import Actor, Place
 from core.errors import DeliveryRefused
 from core.ports import Clock, SessionRecord
 from core.privacy import FORGET_PREFIX, Privacy
-from core.schedule.accountability import Accountability, describe_nudge
+from core.schedule.accountability import Accountability, describe_nudge, place_of
 from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
 from core.schedule.policy import resolve_tz
 from core.schedule.settings_text import describe
@@ -462,16 +462,7 @@ class SlackBot:
 
 def _place_of(session: SessionRecord) -> Place | None:
     """The :class:`Place` a stored session lives in, if it is a Slack one."""
-    platform, _, rest = session.place.partition(":")
-    workspace, _, rest = rest.partition(":")
-    if platform != PLATFORM:
-        return None
-    if rest.startswith(DM_PREFIX):
-        user, _, thread = rest[len(DM_PREFIX) :].partition(":")
-        channel = f"{DM_PREFIX}{user}"
-    else:
-        channel, _, thread = rest.partition(":")
-    return Place(platform=PLATFORM, workspace=workspace, channel=channel, thread=thread or None)
+    return place_of(session, PLATFORM)
 
 
 def _action_value(action: dict[str, Any], suffix: str) -> str | None:

@@ -35,7 +35,7 @@ from core.dialogue.intents import Ask, Choice, DirectMessage, Intent, Say
 from core.dialogue.model import Actor, Place
 from core.dialogue.state import SessionState
 from core.language import Deadline, UnknownTimeZone, parse_deadline, read_back, zone
-from core.ports import CommitmentRecord, Store
+from core.ports import CommitmentRecord, SessionRecord, Store
 from core.schedule import compose
 from core.schedule.model import NudgeDraft, NudgeOutcome, NudgeRecord, PartnerLink, Preferences
 from core.schedule.policy import (
@@ -50,7 +50,15 @@ from core.schedule.policy import (
 from core.schedule.ports import NudgeStore
 from core.schedule.settings_text import SettingError, apply_setting, describe
 
-__all__ = ["Accountability", "BatchFacts", "Delivery", "PeopleStore", "checkin_session_id"]
+__all__ = [
+    "Accountability",
+    "BatchFacts",
+    "Delivery",
+    "PeopleStore",
+    "checkin_session_id",
+    "dm_place",
+    "place_of",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -100,6 +108,24 @@ def dm_place(actor: Actor, session_id: str) -> Place:
         channel=f"{DM_CHANNEL_PREFIX}{actor.user_id}",
         thread=session_id,
     )
+
+
+def place_of(session: SessionRecord, platform: str) -> Place | None:
+    """The :class:`Place` a stored session lives in, if it is on ``platform``.
+
+    The inverse of ``Place.key()``, which cannot be split on ``:`` alone because a
+    :func:`dm_place` channel is ``dm:<user>`` and holds a colon itself.
+    """
+    prefix, _, rest = session.place.partition(":")
+    workspace, _, rest = rest.partition(":")
+    if prefix != platform:
+        return None
+    if rest.startswith(DM_CHANNEL_PREFIX):
+        user, _, thread = rest[len(DM_CHANNEL_PREFIX) :].partition(":")
+        channel = f"{DM_CHANNEL_PREFIX}{user}"
+    else:
+        channel, _, thread = rest.partition(":")
+    return Place(platform=platform, workspace=workspace, channel=channel, thread=thread or None)
 
 
 @dataclass(slots=True, kw_only=True)
