@@ -207,3 +207,13 @@ async def test_a_date_can_be_entered_in_the_pick_a_date_modal(rig: DiscordRig) -
     await rig.fake.wait_messages(thread, before + 1)
     await rig.settle()
     assert "Sunday 22 November" in content(rig.fake.messages(thread)[-1])
+
+
+async def test_where_private_threads_are_not_allowed_the_session_opens_a_public_one(
+    rig: DiscordRig,
+) -> None:
+    rig.fake.fail_next("POST /channels/{channel_id}/threads", status=403, code=50013)
+    thread = await start_plan(rig)
+    attempts = rig.fake.calls_to("POST /channels/{channel_id}/threads")
+    assert [(c.json["type"], c.status) for c in attempts] == [(12, 403), (11, 201)]
+    assert FIRST in content(rig.fake.messages(thread)[0])
