@@ -66,6 +66,7 @@ from bench.slack import (
     BotProcess,
     Database,
     Sample,
+    cli,
     fresh_database,
     machine_busy,
     percentile,
@@ -78,7 +79,6 @@ from bench.slack import machine as slack_machine
 from tests.discord.fake_discord import PUBLIC_THREAD, Call, FakeDiscord, Json
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("echo", "full")
 OUTCOME = "I want the beta out"
 TOPIC = "Bench topic"
 FIRST_QUESTION = "What would you like to happen"
@@ -548,39 +548,14 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return cli(
+        argv,
         prog="python -m bench.discord",
         description="A coaching turn over the Discord gateway against a bare discord.py "
         "echo, same run.",
+        run_all=run_all,
+        report=report,
     )
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds (10)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
-    parser.add_argument(
-        "--db", choices=("sqlite", "postgresql"), default="sqlite", help="full mode's database"
-    )
-    parser.add_argument(
-        "--modes", nargs="+", choices=MODES, default=list(MODES), help="(echo full)"
-    )
-    parser.add_argument(
-        "--profile", default="", help="cProfile the full bot's serving into this file"
-    )
-    parser.add_argument(
-        "--count-sql", action="store_true", help="count the full bot's SQL statements per turn"
-    )
-    parser.add_argument("--json", action="store_true", help="also print the results as JSON")
-    args = parser.parse_args(argv)
-    if args.clients < 1 or args.seconds <= 0 or args.warmup < 0:
-        parser.error("--clients must be at least 1, --seconds above 0, --warmup not negative")
-    if args.profile:
-        args.profile = str(Path(args.profile).resolve())
-    began = time.perf_counter()
-    results = asyncio.run(run_all(args))
-    results["bench_wall_s"] = time.perf_counter() - began
-    print(report(results))
-    if args.json:
-        print(json.dumps(results, indent=2, default=str))
-    return 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -713,11 +713,16 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.slack",
-        description="A coaching turn over Slack HTTP against a bare Bolt echo, same run.",
-    )
+def cli(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    run_all: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]],
+    report: Callable[[dict[str, Any]], str],
+) -> int:
+    """The command line every echo-vs-full benchmark shares: parse, run, report."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds (10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
@@ -746,6 +751,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli(
+        argv,
+        prog="python -m bench.slack",
+        description="A coaching turn over Slack HTTP against a bare Bolt echo, same run.",
+        run_all=run_all,
+        report=report,
+    )
 
 
 if __name__ == "__main__":

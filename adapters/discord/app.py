@@ -21,12 +21,11 @@ nothing about what to ask next.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -42,6 +41,7 @@ from adapters.discord.render import (
     hashed_action_id,
     parse_custom_id,
 )
+from adapters.tasks import TrackedTasks
 from core.dialogue.coach import Coach, FoundSession
 from core.dialogue.events import Choose, Command, Event, Inbound, Reply, Start
 from core.dialogue.intents import DirectMessage, Intent, Say
@@ -115,8 +115,9 @@ class DiscordBot:
         self.messenger = messenger
         self.clock = clock
         self.content_intent = content_intent
-        self.failures = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TrackedTasks("Discord", _log)
+        self.track = self.tasks.track
+        self.idle = self.tasks.idle
         self.tree = app_commands.CommandTree(client)
         self.tree.add_command(self._commands())
         self._seen: OrderedDict[int, None] = OrderedDict()
@@ -127,24 +128,10 @@ class DiscordBot:
 
     # -- task tracking -------------------------------------------------------------------
 
-    def track(self, work: Coroutine[Any, Any, object], what: str) -> None:
-        """Run ``work`` tracked until done (see :meth:`idle`), its errors logged."""
-        task = asyncio.create_task(self._guarded(work, what))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, work: Awaitable[object], what: str) -> None:
-        try:
-            await work
-        except Exception:
-            self.failures += 1
-            # The exception, never the message: a person's words stay out of the logs.
-            _log.exception("handling a Discord %s failed", what)
-
-    async def idle(self) -> None:
-        """Wait until every event accepted so far has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    @property
+    def failures(self) -> int:
+        """How many accepted requests failed while being handled."""
+        return self.tasks.failures
 
     # -- people --------------------------------------------------------------------------
 

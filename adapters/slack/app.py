@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -41,6 +41,7 @@ from adapters.slack.messenger import (
 )
 from adapters.slack.people import PLATFORM, SlackPeople
 from adapters.slack.render import parse_action_id
+from adapters.tasks import TrackedTasks
 from core.dialogue.coach import Coach, FoundSession
 from core.dialogue.events import Choose, Command, Event, Inbound, Reply, Start
 from core.dialogue.intents import DirectMessage, Intent, Say
@@ -102,8 +103,9 @@ class SlackBot:
         self.events = events
         self.clock = clock
         self.command = command
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.failures = 0
+        self.tasks = TrackedTasks("Slack", _log)
+        self.track = self.tasks.track
+        self.idle = self.tasks.idle
         # Bolt tries listeners in the order registered: thread messages are the busiest.
         app.event("message")(self._on_message)
         app.command(command)(self._on_command)
@@ -112,24 +114,10 @@ class SlackBot:
 
     # -- task tracking -------------------------------------------------------------------
 
-    def track(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run ``work`` after the acknowledgement, tracked until done (see :meth:`idle`)."""
-        task = asyncio.create_task(self._guarded(work, what))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, work: Awaitable[None], what: str) -> None:
-        try:
-            await work
-        except Exception:
-            self.failures += 1
-            # The exception, never the message: a person's words stay out of the logs.
-            _log.exception("handling a Slack %s failed", what)
-
-    async def idle(self) -> None:
-        """Wait until every request accepted so far has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    @property
+    def failures(self) -> int:
+        """How many accepted requests failed while being handled."""
+        return self.tasks.failures
 
     # -- redeliveries ----------------------------------------------------------------
 
