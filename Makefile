@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.nudges
 	$(BIN)/python -m bench.slack
 	$(BIN)/python -m bench.discord
+	$(BIN)/python -m bench.digest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -21,6 +21,8 @@ from core.schedule.pacing import Pacer, pacer_for
 from core.store.nudges import SqlNudgeStore
 from core.store.privacy import SqlPersonData
 from core.store.repository import SqlStore
+from core.store.team import SqlTeamStore
+from core.team.service import TeamCoach
 
 __all__ = ["Runtime", "methods_for"]
 
@@ -41,6 +43,7 @@ class Runtime:
     nudges: SqlNudgeStore
     coach: Coach
     accountability: Accountability
+    team: TeamCoach
     privacy: Privacy
 
     @classmethod
@@ -70,6 +73,7 @@ class Runtime:
             default_tz=settings.tz,
             silence=timedelta(hours=settings.resume_after_hours),
         )
+        team = TeamCoach(coach=coach, accountability=accountability, teams=SqlTeamStore(store))
         return cls(
             settings=settings,
             clock=clock,
@@ -77,6 +81,7 @@ class Runtime:
             nudges=nudges,
             coach=coach,
             accountability=accountability,
+            team=team,
             privacy=Privacy(SqlPersonData(store)),
         )
 

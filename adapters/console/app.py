@@ -257,7 +257,7 @@ class ConsoleApp:
         unfinished = await self.coach.store.list_sessions(
             owner=self.actor.key(), unfinished_only=True, limit=9
         )
-        methods = [m for m in self.coach.methods if m.id != "checkin"]
+        methods = [m for m in self.coach.methods if m.listed]
         options: list[tuple[str, SessionRecord | str]] = []
         for s in unfinished:
             when = f"{s.updated_at:%d %b %H:%M}"

@@ -31,6 +31,7 @@ from core.dialogue.intents import (
     Document,
     Image,
     Intent,
+    ProgressPicture,
     Say,
     ShowPlan,
 )
@@ -382,11 +383,10 @@ def render(
                 )
             )
         elif isinstance(intent, Image):
-            kind = "flow chart" if intent.picture.style == "flowchart" else "mind map"
             messages.upload(
                 SlackUpload(
                     filename=intent.filename,
-                    title=f"Your plan as a {kind}",
+                    title=_picture_title(intent),
                     content=render_picture(intent.picture),
                     alt=intent.alt,
                     kind="image",
@@ -397,3 +397,10 @@ def render(
             raise TypeError(f"cannot show {intent!r}")
     messages.flush()
     return messages.out
+
+
+def _picture_title(intent: Image) -> str:
+    picture = intent.picture
+    if isinstance(picture, ProgressPicture):
+        return "The team's progress"
+    return f"Your plan as a {'flow chart' if picture.style == 'flowchart' else 'mind map'}"

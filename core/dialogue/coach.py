@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from core.dialogue.engine import Engine, Turn, report_input
-from core.dialogue.events import Inbound, NudgeDue, Start
+from core.dialogue.engine import TEAM, Engine, Turn, report_input
+from core.dialogue.events import Event, Inbound, NudgeDue, Start
 from core.dialogue.intents import Ask, Destination, Document, Intent, Say
 from core.dialogue.model import Actor, Place
 from core.dialogue.state import SessionState
@@ -28,10 +28,14 @@ from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord, Store
 from core.report.markdown import render_report, report_filename
 
 __all__ = [
+    "TEAM_SESSION",
+    "TEAM_STEP",
     "Coach",
     "CommitmentChange",
     "CommittedTurn",
     "FoundSession",
+    "TeamTurns",
+    "TeamVerdict",
     "TurnListener",
     "TurnResult",
 ]
@@ -87,6 +91,36 @@ class FoundSession:
     read_after: int
 
 
+TEAM_SESSION = "team_session"
+"""Context of a session that dates a team step: the team session the commitment joins."""
+TEAM_STEP = "team_step"
+"""Context of a session that dates a team step: the step's number in its plan."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamVerdict:
+    """What a team session makes of an inbound event before the engine sees it: the
+    event to apply, or the refusal to show instead (nothing is changed then)."""
+
+    event: Event | None = None
+    refusal: list[Intent] = field(default_factory=list)
+    before: dict[str, object] = field(default_factory=dict)
+
+
+class TeamTurns(Protocol):
+    """The rules of a team session around each of its turns (see :mod:`core.team`).
+
+    Called under the session's lock: who may answer what, before the turn; the board,
+    the authors of items and the facilitator's reflection, after it is committed.
+    """
+
+    async def before_turn(self, inbound: Inbound, state: SessionState) -> TeamVerdict: ...
+
+    async def after_turn(
+        self, inbound: Inbound, turn: Turn, intents: list[Intent], verdict: TeamVerdict
+    ) -> list[Intent]: ...
+
+
 # Sessions whose last commit this process remembers (for FoundSession's staleness check).
 _REMEMBERED_SAVES = 10_000
 
@@ -121,6 +155,7 @@ class Coach:
         self.engine = Engine(methods)
         self.default_tz = default_tz
         self.listener = listener
+        self.team: TeamTurns | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Commit counter, the commit number of each recently saved session, and the
         # newest number forgotten from that map (for FoundSession's staleness check).
@@ -186,11 +221,24 @@ class Coach:
                 record: SessionRecord | None = found.record
             else:
                 record = await self.store.load_session(session_id)
-            if record is None or record.owner != inbound.actor.key():
+            if record is None:
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
             state = SessionState.from_json(record.state)
-            turn = self.engine.handle(state, event, now=inbound.at)
-            intents = await self._save(turn)
+            team = self.team if state.context.get(TEAM) else None
+            if team is None:
+                if record.owner != inbound.actor.key():
+                    return TurnResult(
+                        session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)]
+                    )
+                turn = self.engine.handle(state, event, now=inbound.at)
+                intents = await self._save(turn)
+            else:
+                verdict = await team.before_turn(inbound, state)
+                if verdict.event is None:
+                    return TurnResult(session_id=session_id, intents=verdict.refusal)
+                turn = self.engine.handle(state, verdict.event, now=inbound.at)
+                intents = await self._save(turn)
+                intents = await team.after_turn(inbound, turn, intents, verdict)
         return TurnResult(session_id=session_id, intents=intents, finished=state.finished)
 
     def report(self, record: SessionRecord, *, to: Destination) -> Document | None:
@@ -265,10 +313,14 @@ class Coach:
             created_at=state.started_at,
             updated_at=now,
         )
+        # The date of a team step is its owner's commitment, but it belongs to the team's
+        # plan: its id starts with the team session's, and it is counted with that plan.
+        plan_id = state.context.get(TEAM_SESSION) or state.session_id
+        team_step = state.context.get(TEAM_STEP)
         commitments = [
             CommitmentRecord(
-                id=f"{state.session_id}:{d.key}",
-                session_id=state.session_id,
+                id=f"{plan_id}:team:{team_step}" if team_step else f"{plan_id}:{d.key}",
+                session_id=plan_id,
                 owner=state.owner.key(),
                 text=d.text,
                 due_at=d.due,

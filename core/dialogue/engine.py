@@ -35,7 +35,7 @@ from core.dialogue.intents import (
 from core.dialogue.model import Actor, Place
 from core.dialogue.results import CommitmentDraft, CommitmentEffect, FollowUpDraft
 from core.dialogue.state import SessionState
-from core.dialogue.templates import date_answer, fill, fill_raw, next_occurrence
+from core.dialogue.templates import Verbatim, date_answer, fill, fill_raw, next_occurrence
 from core.errors import BreakthroughError
 from core.language import (
     Deadline,
@@ -61,7 +61,15 @@ from core.report.model import (
 )
 from core.report.picture import picture_alt
 
-__all__ = ["Engine", "EngineError", "Turn", "command_word", "report_input"]
+__all__ = [
+    "PRIVATE_ONLY",
+    "TEAM",
+    "Engine",
+    "EngineError",
+    "Turn",
+    "command_word",
+    "report_input",
+]
 
 _YES = Choice(value="yes", label="Yes")
 _NO = Choice(value="no", label="No, another date")
@@ -113,6 +121,22 @@ def _loose(text: str) -> str:
     return _NOT_WORD.sub("", _ARTICLE.sub("", text.strip().lower()))
 
 
+TEAM = "team"
+"""Context flag of a team session: a facilitator answers for the team in a shared thread."""
+PRIVATE_ONLY = "private_only"
+"""Context flag of a member's private follow-up to a team session: only private steps."""
+
+
+def _in_this_session(step: StepSpec, state: SessionState) -> bool:
+    """A team session passes by individual reflections and the dates owners will set; a
+    member's private follow-up asks only the individual reflections."""
+    if state.context.get(PRIVATE_ONLY):
+        return step.private
+    if state.context.get(TEAM):
+        return not step.private and not step.commit
+    return True
+
+
 def _holds(cond: Condition, answers: dict[str, Any]) -> bool:
     value = answers.get(cond.answer)
     if cond.is_set is not None:
@@ -131,6 +155,7 @@ class _TurnContext:
         self.now = now
         self.turn = Turn(state=state)
         self.moment_noted = False
+        self.by = ""  # a team member who added this turn's item, for the echo
 
     # -- output -------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -210,12 +235,16 @@ class Engine:
             started_at=now,
             updated_at=now,
             context=dict(event.context),
+            answers=dict(event.answers),
         )
+        if state.context.get(TEAM) and method.team is None:
+            raise EngineError(f"{method.title} cannot be run as a team session")
         ctx = _TurnContext(state, method, now)
         header = method.title
         if state.topic:
             header += f": {fill('{topic}', state, {})}"
-        ctx.say(f"{header}\n{method.intro}".strip() if method.intro else header)
+        intro = method.team.intro if method.team and state.context.get(TEAM) else method.intro
+        ctx.say(f"{header}\n{intro}".strip() if intro else header)
         self._present(ctx)
         state.turns = 1
         return ctx.turn
@@ -235,6 +264,7 @@ class Engine:
             ctx.say(phrases.FINISHED)
             return ctx.turn
         if isinstance(event, Reply):
+            ctx.by = event.by
             word = command_word(event.text)
             if word is not None:
                 self._command(ctx, word)
@@ -708,7 +738,9 @@ class Engine:
         steps = method.steps
         while state.cursor < len(steps):
             step = steps[state.cursor]
-            if step.when is not None and not _holds(step.when, state.answers):
+            if not _in_this_session(step, state) or (
+                step.when is not None and not _holds(step.when, state.answers)
+            ):
                 state.cursor += 1
                 state.work = {}
                 continue
@@ -750,7 +782,12 @@ class Engine:
         elif step.kind == "collect":
             items = work.get("items") or []
             if items and step.again:
-                prompt = ctx.fill(step.again, last=items[-1], count=len(items), min=step.min_items)
+                last = fill("{last}", state, {"last": items[-1]})
+                if ctx.by:
+                    last += f" (from {ctx.by})"
+                prompt = ctx.fill(
+                    step.again, last=Verbatim(last), count=len(items), min=step.min_items
+                )
             else:
                 prompt = ctx.fill(step.prompt, count=len(items), min=step.min_items)
             ctx.ask(prompt, expects="item", action_id=step.id, hint=hint)
@@ -825,15 +862,16 @@ class Engine:
                     tz=state.tz,
                 )
             )
-        data = report_input(method, state, commitment_count=len(ctx.turn.commitments))
-        ctx.turn.intents.append(
-            Document(
-                to=state.place,
-                title=method.report.title,
-                filename=report_filename(method, data),
-                markdown=render_report(method, data),
+        if method.report_at_end:
+            data = report_input(method, state, commitment_count=len(ctx.turn.commitments))
+            ctx.turn.intents.append(
+                Document(
+                    to=state.place,
+                    title=method.report.title,
+                    filename=report_filename(method, data),
+                    markdown=render_report(method, data),
+                )
             )
-        )
         record = (
             state.answers.get(method.plan.record) if method.plan and method.plan.record else None
         )

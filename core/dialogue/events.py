@@ -32,19 +32,26 @@ class Start:
     """Begin a new session of ``method`` about ``topic`` (the topic may be empty).
 
     ``context`` carries facts the method's questions may refer to, for example the
-    commitment a check-in is about.
+    commitment a check-in is about. ``answers`` are answers the session begins with: a
+    member's private reflection after a team session starts from the team's shared ones.
     """
 
     method: str
     topic: str = ""
     context: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
-    """Free text the person wrote in the session's place."""
+    """Free text the person wrote in the session's place.
+
+    ``by`` names a team member other than the facilitator who wrote it, so an item they
+    add is echoed back with its author.
+    """
 
     text: str
+    by: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

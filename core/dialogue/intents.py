@@ -8,7 +8,7 @@ session's place, or a person's direct messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from core.dialogue.model import Actor, Place
@@ -23,6 +23,7 @@ __all__ = [
     "Intent",
     "PlanPicture",
     "PlanStep",
+    "ProgressPicture",
     "Say",
     "ShowPlan",
 ]
@@ -119,11 +120,26 @@ class PlanPicture:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProgressPicture:
+    """What a team digest's progress chart shows: steps over time, drawn as a PNG by
+    :func:`core.report.render_picture` when the digest is delivered.
+
+    ``weeks`` holds one point per week, oldest first: the week's first local day, how many
+    steps the team's plans had by the end of that week, how many of them were done, and
+    how many were overdue.
+    """
+
+    title: str
+    weeks: tuple[tuple[date, int, int, int], ...]
+    tz: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Image:
     """A picture, such as the plan as a flow chart; ``alt`` describes it in words."""
 
     to: Destination
-    picture: PlanPicture
+    picture: PlanPicture | ProgressPicture
     alt: str
     filename: str
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from core.dialogue.state import SessionState
 from core.language import echo, read_back
 
-__all__ = ["date_answer", "fill", "fill_raw", "next_occurrence", "wish"]
+__all__ = ["Verbatim", "date_answer", "fill", "fill_raw", "next_occurrence", "wish"]
 
 _FORMATTER = string.Formatter()
 
@@ -67,7 +67,10 @@ def _render(template: str, state: SessionState, extra: dict[str, Any], shift: bo
             continue
         if name in extra:
             value = extra[name]
-            out.append(str(value) if isinstance(value, int) else _as_words(value, state, shift))
+            if isinstance(value, int | Verbatim):
+                out.append(str(value))
+            else:
+                out.append(_as_words(value, state, shift))
         elif name == "topic":
             out.append(_as_words(state.topic, state, shift))
         elif name == "name":
@@ -80,6 +83,12 @@ def _render(template: str, state: SessionState, extra: dict[str, Any], shift: bo
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
     return text
+
+
+class Verbatim(str):
+    """Words already echoed (or not to be): :func:`fill` puts them in as they are."""
+
+    __slots__ = ()
 
 
 def fill(template: str, state: SessionState, extra: dict[str, Any]) -> str:

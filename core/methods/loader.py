@@ -256,6 +256,16 @@ def _cross_check(spec: MethodSpec, data: Any, lines: dict[Path_, int], file: str
                         message=f"plan.{key} names '{ref}', which is not a step",
                     )
                 )
+    if spec.team:
+        for i, ref in enumerate(spec.team.steps):
+            if ref not in seen:
+                problems.append(
+                    Problem(
+                        file=file,
+                        line=_line_for(("team", "steps", i), lines),
+                        message=f"team.steps names '{ref}', which is not a step",
+                    )
+                )
     for i, fld in enumerate(spec.report.header):
         if fld.source not in ("date", "topic") and fld.source not in seen:
             problems.append(

@@ -26,6 +26,7 @@ __all__ = [
     "ReportSpec",
     "StepKind",
     "StepSpec",
+    "TeamSpec",
     "template_names",
 ]
 
@@ -101,6 +102,9 @@ class StepSpec(_Strict):
     makes a counted list), ``order`` (first / next over the items of ``source``; new
     items may appear; ``take: first`` orders only the first, and a later order step
     ``continues`` it), ``each`` (one question per item of ``source``, text or a date).
+
+    ``private`` marks an individual reflection: a team session passes it by in the shared
+    thread, and each member may answer it alone, in their DMs, afterwards.
     """
 
     id: str = Field(pattern=_ID)
@@ -125,6 +129,7 @@ class StepSpec(_Strict):
     report: str | None = None
     label: str | None = None
     ack: str | None = None
+    private: bool = False
 
     @model_validator(mode="after")
     def _fits_kind(self) -> StepSpec:
@@ -231,6 +236,18 @@ class PlanSpec(_Strict):
     record: str | None = None
 
 
+class TeamSpec(_Strict):
+    """How a method runs as a team session: which answers become the team's steps.
+
+    Each named answer (a text, or a list of texts) becomes one claimable step per text;
+    the owner who claims a step sets its date. Steps that ``commit`` a date are passed by
+    in a team session, since the team's dates come from the owners.
+    """
+
+    steps: list[str] = Field(min_length=1)
+    intro: str = ""
+
+
 class MethodSpec(_Strict):
     """A whole coaching method, as loaded from one YAML file."""
 
@@ -239,11 +256,14 @@ class MethodSpec(_Strict):
     summary: str
     source: str = ""
     personal: bool = True
+    listed: bool = True  # offered to start; check-ins and reflections are opened by the bot
+    report_at_end: bool = True  # a finished session sends its report
     intro: str = ""
     closing: str = ""
     phases: list[PhaseSpec] = Field(min_length=1)
     followups: list[FollowUpSpec] = Field(default_factory=list)
     plan: PlanSpec | None = None
+    team: TeamSpec | None = None
     report: ReportSpec
 
     @property

@@ -1,4 +1,4 @@
-"""Reports of a session: the Markdown document, and the plan as a picture.
+"""Reports of a session: the Markdown document, the plan as a picture, a team's progress chart.
 
 Everything here is pure: it takes a method and plain data (:mod:`core.report.model`)
 and returns text or PNG bytes, so adapters can send the result however their platform
@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.report.errors import PictureStyleError, ReportError
 from core.report.markdown import render_report, report_filename
 from core.report.picture import PictureStyle, picture_alt, plan_picture, render_picture
+from core.report.progress import render_progress
 
 __all__ = [
     "PictureStyle",
@@ -18,6 +19,7 @@ __all__ = [
     "picture_alt",
     "plan_picture",
     "render_picture",
+    "render_progress",
     "render_report",
     "report_filename",
 ]

@@ -26,7 +26,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from core.dialogue.intents import PlanPicture
+from core.dialogue.intents import PlanPicture, ProgressPicture
 from core.report._dates import short_date, to_zone, zone
 from core.report.errors import PictureStyleError
 
@@ -688,8 +688,13 @@ def _crosses(p: tuple[float, float], q: tuple[float, float], rect: _Rect) -> boo
     return True
 
 
-def render_picture(picture: PlanPicture) -> bytes:
+def render_picture(picture: PlanPicture | ProgressPicture) -> bytes:
     """Draw an :class:`~core.dialogue.intents.Image`'s picture: adapters call this on delivery."""
+    if isinstance(picture, ProgressPicture):
+        # Imported here: core.report.progress draws with this module's helpers.
+        from core.report.progress import render_progress
+
+        return render_progress(picture)
     return plan_picture(
         outcome=picture.outcome, steps=picture.steps, style=picture.style, tz=picture.tz
     )

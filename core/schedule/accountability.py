@@ -55,6 +55,7 @@ __all__ = [
     "BatchFacts",
     "Delivery",
     "PeopleStore",
+    "TeamHooks",
     "checkin_session_id",
     "dm_place",
     "place_of",
@@ -70,6 +71,25 @@ _COMMITMENT_KINDS: Final = frozenset({"reminder", "checkin", "overdue"})
 # After the check-in was sent, an overdue follow-up due within this is coalesced into it
 # (after downtime both are due at once; one message is enough).
 _OVERDUE_GAP: Final = timedelta(hours=12)
+
+
+class TeamHooks(Protocol):
+    """What team plans add to accountability (implemented by :class:`core.team.TeamCoach`):
+    a team step's date announced and its completion celebrated in the team's thread, and
+    the channels' weekly digests delivered."""
+
+    async def step_dated(
+        self, owner: Actor, c: CommitmentRecord, *, now: datetime
+    ) -> list[Intent]: ...
+
+    async def step_done(
+        self, owner: Actor, c: CommitmentRecord, *, now: datetime
+    ) -> list[Intent]: ...
+
+    async def deliver_digest(self, nudge: NudgeRecord, *, now: datetime) -> Delivery: ...
+
+
+_TEAM_STEP: Final = ":team:"  # in the id of a commitment to a team step
 
 
 class PeopleStore(Store, Protocol):
@@ -158,6 +178,7 @@ class Accountability:
         self.default_tz = default_tz
         self.silence = silence
         self.wake: Callable[[datetime], None] | None = None
+        self.team: TeamHooks | None = None
         coach.listener = self
 
     # -- scheduling ----------------------------------------------------------------------
@@ -181,9 +202,15 @@ class Accountability:
             await self.nudges.replace_nudges(target=f.id, drafts=drafts, now=now)
             self._woken(drafts)
         said: list[Intent] = []
+        if self.team is not None:
+            for c in turn.created:
+                if _TEAM_STEP in c.id:
+                    said += await self.team.step_dated(turn.owner, c, now=now)
         for change in turn.changed:
             c = change.after
             if c.status == "done" and change.before_status != "done":
+                if self.team is not None and _TEAM_STEP in c.id:
+                    said += await self.team.step_done(turn.owner, c, now=now)
                 done, total = await self._progress(c.session_id)
                 text = compose.celebration(c.text, done=done, total=total)
                 said.append(Say(to=turn.place, text=text))
@@ -209,6 +236,12 @@ class Accountability:
         drafts = commitment_nudges(c, prefs, now=now, tz=tz)
         await self.nudges.replace_nudges(target=c.id, drafts=drafts, now=now)
         self._woken(drafts)
+
+    async def reschedule(self, c: CommitmentRecord, *, now: datetime) -> None:
+        """Re-derive a commitment's nudges after it changed outside a turn (a team step
+        marked done or given a new date in the team's thread)."""
+        prefs = await self.preferences(c.owner)
+        await self._schedule_commitment(c, prefs, tz=resolve_tz(prefs, c.tz), now=now)
 
     async def replan(self, owner: str, *, now: datetime) -> int:
         """Re-derive the person's nudges after a settings change: every open commitment's,
@@ -238,6 +271,10 @@ class Accountability:
             await self.nudges.add_nudges(drafts, now=now)
             self._woken(drafts)
         return len(drafts)
+
+    def woken(self, drafts: Sequence[NudgeDraft]) -> None:
+        """Tell the timer about nudges added outside this object (a team digest)."""
+        self._woken(drafts)
 
     def _woken(self, drafts: Sequence[NudgeDraft]) -> None:
         if self.wake is not None and drafts:
@@ -275,6 +312,8 @@ class Accountability:
         self, nudge: NudgeRecord, *, now: datetime, facts: BatchFacts | None = None
     ) -> Delivery:
         """Decide what a claimed nudge says now, or that it waits or is not needed."""
+        if nudge.kind == "team_digest" and self.team is not None:
+            return await self.team.deliver_digest(nudge, now=now)
         prefs = facts.preferences.get(nudge.owner) if facts else None
         if prefs is None:
             prefs = await self.preferences(nudge.owner)

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 NUDGE_KINDS: Final = (
+    "team_digest",  # a team channel's weekly digest, at the day and time it chose
     "reminder",  # before a commitment is due
     "checkin",  # at the due time: opens the checkin method
     "overdue",  # one follow-up a day after, if the check-in went unanswered
@@ -121,6 +122,7 @@ class Preferences:
     means no quiet hours. ``lead`` ``None`` means the default reminder rule (a day before
     for items due more than two days ahead, otherwise the morning of). ``paused_until``
     holds every nudge until then (a vacation); ``nudges`` off stops them altogether.
+    ``share`` is the consent to celebrate a team step they finish in the team's channel.
     """
 
     owner: str
@@ -132,6 +134,7 @@ class Preferences:
     morning: time = DEFAULT_MORNING
     paused_until: datetime | None = None
     nudges: bool = True
+    share: Literal["ask", "always", "never"] = "ask"
 
     @classmethod
     def defaults(cls, owner: str) -> Preferences:

@@ -16,7 +16,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import available_timezones
 
 from core.language import (
@@ -49,7 +49,9 @@ Settings you can change, one at a time:
   lead 2h — how long before a deadline to remind you (lead default: the usual rule)
   morning 8:30 — when morning reminders come
   pause until 5 December — hold every nudge until then (resume: end a pause early)
-  nudges off — no nudges at all (nudges on: back again)"""
+  nudges off — no nudges at all (nudges on: back again)
+  share ask — when you finish a team step: ask whether to celebrate it in the team's
+    channel (share always: celebrate without asking; share never: keep it private)"""
 
 _HOW_TO_CHANGE: Final = (
     'To change one, put it after the settings command, e.g. "settings quiet 22:00-07:00"; '
@@ -115,6 +117,10 @@ _KEYWORDS: Final = {
     "nudges": "nudges",
     "nudge": "nudges",
     "nudging": "nudges",
+    "share": "share",
+    "sharing": "share",
+    "celebrate": "share",
+    "celebrations": "share",
     "help": "help",
 }
 _KEYWORD: Final = re.compile(
@@ -169,6 +175,8 @@ def apply_setting(
         return _resume(prefs, now=now)
     if key == "nudges":
         return _set_nudges(prefs, rest, now=now)
+    if key == "share":
+        return _set_share(prefs, rest)
     raise SettingError(SETTINGS_HELP)
 
 
@@ -191,6 +199,7 @@ def describe(prefs: Preferences, *, tz: str, now: datetime) -> str:
     lines.append(f"Days: {_days_text(prefs.working_days)}")
     lines.append(f"Reminders: {_lead_text(prefs.lead)}")
     lines.append(f"Morning reminders at {_clock(prefs.morning)}")
+    lines.append(f"Team steps done: {_SHARE_TEXT[prefs.share]}")
     lines.append(_HOW_TO_CHANGE)
     return "\n".join(lines)
 
@@ -513,6 +522,33 @@ def _set_nudges(prefs: Preferences, rest: str, *, now: datetime) -> tuple[Prefer
             reply += ' They are still paused, though; "resume" ends the pause.'
         return changed, reply
     raise SettingError('Say "nudges off" to stop all nudges, or "nudges on" to have them again.')
+
+
+# -------------------------------------------------------------------- sharing
+
+_SHARE_TEXT: Final = {
+    "ask": "I ask before celebrating one in the team's channel",
+    "always": "celebrated in the team's channel",
+    "never": "kept private",
+}
+
+
+def _set_share(prefs: Preferences, rest: str) -> tuple[Preferences, str]:
+    word = rest.casefold()
+    share: Literal["ask", "always", "never"]
+    if word in ("ask", "", *_DEFAULT):
+        share = "ask"
+    elif word in ("always", *_ON):
+        share = "always"
+    elif word in _OFF:
+        share = "never"
+    else:
+        raise SettingError(
+            'Say "share ask" (I ask each time), "share always" or "share never": whether a '
+            "team step you finish is celebrated in the team's channel."
+        )
+    changed = replace(prefs, share=share)
+    return changed, f"Team steps you finish: {_SHARE_TEXT[share]}."
 
 
 # -------------------------------------------------------------------- helpers

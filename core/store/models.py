@@ -43,6 +43,9 @@ __all__ = [
     "Person",
     "PreferencesRow",
     "SessionRow",
+    "TeamChannelRow",
+    "TeamPlanRow",
+    "TeamStepRow",
     "UTCDateTime",
     "commitments",
     "followups",
@@ -52,6 +55,9 @@ __all__ = [
     "people",
     "preferences",
     "sessions",
+    "team_channels",
+    "team_plans",
+    "team_steps",
 ]
 
 _log = logging.getLogger(__name__)
@@ -236,6 +242,8 @@ class PreferencesRow(Base):
     morning: Mapped[str]
     paused_until: Mapped[datetime | None]
     nudges: Mapped[bool] = mapped_column(Boolean)
+    share: Mapped[str] = mapped_column(default="ask", server_default="ask")
+    """Whether a team step done is celebrated in the team's channel: ask, always, never."""
     updated_at: Mapped[datetime]
 
 
@@ -262,6 +270,66 @@ class InboundEventRow(Base):
     seen_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class TeamPlanRow(Base):
+    """A team session: its thread, its channel, its facilitator, and whether it runs.
+
+    The dialogue itself is an ordinary session row (owned by the facilitator); this row
+    is what outlives the dialogue: claims, nudges and digests go on until the facilitator
+    (or a workspace admin) ends the plan. ``facilitator`` is ``None`` once that person
+    asked to be forgotten; the plan stays the team's.
+    """
+
+    __tablename__ = "team_plans"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    place: Mapped[str] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(index=True)
+    workspace: Mapped[str] = mapped_column(index=True)
+    facilitator: Mapped[str | None] = mapped_column(index=True)
+    facilitator_name: Mapped[str] = mapped_column(Text)
+    method: Mapped[str]
+    topic: Mapped[str] = mapped_column(Text)
+    status: Mapped[str]
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class TeamStepRow(Base):
+    """One step of a team plan: who added it, who owns it. Its date and status are the
+    owner's commitment (id ``<session>:team:<number>``), made when they set the date."""
+
+    __tablename__ = "team_steps"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("team_plans.session_id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(index=True)
+    author_name: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(index=True)
+    owner_name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TeamChannelRow(Base):
+    """A team coaching channel's weekly digest: the day and time its members chose."""
+
+    __tablename__ = "team_channels"
+
+    channel: Mapped[str] = mapped_column(primary_key=True)
+    digest_day: Mapped[int] = mapped_column(Integer)
+    digest_time: Mapped[str]
+    tz: Mapped[str]
+    digest_on: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -276,3 +344,6 @@ nudges = _table(NudgeRow)
 preferences = _table(PreferencesRow)
 partners = _table(PartnerRow)
 inbound_events = _table(InboundEventRow)
+team_plans = _table(TeamPlanRow)
+team_steps = _table(TeamStepRow)
+team_channels = _table(TeamChannelRow)

@@ -362,6 +362,7 @@ class SqlNudgeStore:
             "morning": _hhmm(prefs.morning),
             "paused_until": prefs.paused_until,
             "nudges": prefs.nudges,
+            "share": prefs.share,
             "updated_at": now,
         }
         async with self._write() as conn:
@@ -835,6 +836,7 @@ def _preferences(row: Row[Any]) -> Preferences:
         morning=morning,
         paused_until=row.paused_until,
         nudges=row.nudges,
+        share=row.share if row.share in ("always", "never") else "ask",
     )
 
 

@@ -22,8 +22,11 @@ from core.store.models import (
     people,
     preferences,
     sessions,
+    team_plans,
+    team_steps,
 )
 from core.store.repository import SqlStore
+from core.store.team import release_person
 
 __all__ = ["PERSON_TABLES", "SqlPersonData"]
 
@@ -32,6 +35,8 @@ PERSON_TABLES: tuple[Table, ...] = (
     preferences,
     partners,
     sessions,
+    team_plans,
+    team_steps,
     commitments,
     followups,
     nudges,
@@ -49,6 +54,11 @@ def _mine(table: Table, key: str) -> ColumnElement[bool]:
         # Their own nudges, and notices queued for others that quote them (an invitation,
         # a partner's news), whose keys name them: "invite:<key>:…", "partner-news:<key>:…".
         return or_(nudges.c.owner == key, nudges.c.key.contains(f":{key}:", autoescape=True))
+    if table is team_plans:
+        return team_plans.c.facilitator == key
+    if table is team_steps:
+        # Exported; erased by release_person first (the team keeps its steps, unowned).
+        return or_(team_steps.c.owner == key, team_steps.c.author == key)
     return table.c.owner == key
 
 
@@ -84,6 +94,8 @@ class SqlPersonData:
         counts: dict[str, int] = {}
         try:
             async with self._store.connection() as conn, conn.begin():
+                # Team plans first: the team keeps its plan and steps, without this person.
+                counts.update(await release_person(conn, key))
                 # Children first, so each count is what was really that person's, not
                 # what a cascade took along unseen.
                 for table in reversed(PERSON_TABLES):

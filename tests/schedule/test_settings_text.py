@@ -391,7 +391,7 @@ def test_settings_help_names_every_setting() -> None:
 def test_describe_the_defaults() -> None:
     text = describe(Preferences.defaults("ann"), tz=TZ, now=NOW)
     lines = text.splitlines()
-    assert lines[:6] == [
+    assert lines[:7] == [
         "Nudges: on",
         "Time zone: Europe/London (assumed; not set)",
         "Quiet hours: 21:00-08:00",
@@ -399,9 +399,29 @@ def test_describe_the_defaults() -> None:
         "Reminders: the usual rule (the day before for deadlines more than two days away, "
         "otherwise that morning)",
         "Morning reminders at 09:00",
+        "Team steps done: I ask before celebrating one in the team's channel",
     ]
     assert "settings quiet 22:00-07:00" in lines[-1]
-    assert len(lines) == 7
+    assert len(lines) == 8
+
+
+@pytest.mark.parametrize(
+    ("said", "share", "words"),
+    [
+        ("share always", "always", "celebrated in the team's channel"),
+        ("celebrate off", "never", "kept private"),
+        ("share ask", "ask", "I ask before"),
+    ],
+)
+def test_share_sets_the_consent_to_celebrate_team_steps(said: str, share: str, words: str) -> None:
+    prefs = apply(said, Preferences.defaults("ann"))
+    assert prefs.share == share
+    assert words in describe(prefs, tz=TZ, now=NOW)
+
+
+def test_share_with_an_unknown_word_explains_and_changes_nothing() -> None:
+    with pytest.raises(SettingError, match="share always"):
+        apply_setting(Preferences.defaults("ann"), "share sometimes", now=NOW, tz=TZ)
 
 
 def test_describe_changed_settings() -> None:

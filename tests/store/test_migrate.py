@@ -36,8 +36,19 @@ TABLES = {
     "preferences",
     "partners",
     "inbound_events",
+    "team_plans",
+    "team_steps",
+    "team_channels",
 }
-TABLES_0001 = TABLES - {"nudges", "preferences", "partners", "inbound_events"}
+TABLES_0001 = TABLES - {
+    "nudges",
+    "preferences",
+    "partners",
+    "inbound_events",
+    "team_plans",
+    "team_steps",
+    "team_channels",
+}
 
 
 def _tables(connection: Connection) -> set[str]:

@@ -413,6 +413,8 @@ async def test_read_errors_are_store_errors(store: SqlStore) -> None:
         await conn.execute(text("DROP TABLE commitments"))
         await conn.execute(text("DROP TABLE followups"))
         await conn.execute(text("DROP TABLE nudges"))  # its foreign key blocks the next
+        await conn.execute(text("DROP TABLE team_steps"))  # so do these two
+        await conn.execute(text("DROP TABLE team_plans"))
         await conn.execute(text("DROP TABLE sessions"))
     with pytest.raises(ReadFailed):
         await store.load_session("s1")
