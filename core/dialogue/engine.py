@@ -849,9 +849,12 @@ class Engine:
             }
             for f in followups
         ]
-        if status == "done" and method.closing:
+        private = bool(state.context.get(PRIVATE_ONLY))
+        if status == "done" and private:
+            ctx.say(phrases.PRIVATE_DONE)
+        elif status == "done" and method.closing:
             ctx.say(method.closing)
-        plan_steps = self._plan_steps(ctx)
+        plan_steps = [] if private else self._plan_steps(ctx)
         if plan_steps:
             title = self._outcome(ctx) or method.title
             ctx.turn.intents.append(

@@ -54,3 +54,7 @@ INTEGRATION_EMOTIONAL = (
     "What does this mean for you?"
 )
 INTEGRATION_THANKS = "Thank you for taking that in."
+
+PRIVATE_DONE = (
+    "Thank you. These answers are yours alone: they are in this report, which only you see."
+)

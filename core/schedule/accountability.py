@@ -359,7 +359,7 @@ class Accountability:
         c = await self._commitment(nudge.payload)
         if c is None or c.status != "open":
             return _skip(nudge, "the commitment is no longer open")
-        if c.due_at.isoformat() != nudge.payload.get("due"):
+        if not _same_instant(c.due_at, nudge.payload.get("due")):
             return _skip(nudge, "the commitment has a new date")
         dm = DirectMessage(actor=recipient)
         if nudge.kind == "reminder":
@@ -659,6 +659,20 @@ class Accountability:
         )
         await self.nudges.add_nudges([draft], now=now)
         self._woken([draft])
+
+
+def _same_instant(due: datetime, planned: object) -> bool:
+    """Whether a nudge planned for ``planned`` (ISO text) is about the date ``due`` still.
+
+    Instants, not texts, are compared: the database gives the date back in UTC, while
+    the nudge was planned with it in the person's zone ("17:00+09:00" is "08:00+00:00").
+    """
+    if not isinstance(planned, str):
+        return False
+    try:
+        return datetime.fromisoformat(planned) == due
+    except ValueError:
+        return False
 
 
 def _person_actor(person: Any) -> Actor:

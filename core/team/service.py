@@ -115,9 +115,7 @@ def _session_uuid(*parts: str) -> str:
 class TeamCoach:
     """See the module docstring. Wires itself into ``coach`` and ``accountability``."""
 
-    def __init__(
-        self, *, coach: Coach, accountability: Accountability, teams: TeamStore
-    ) -> None:
+    def __init__(self, *, coach: Coach, accountability: Accountability, teams: TeamStore) -> None:
         self.coach = coach
         self.accountability = accountability
         self.teams = teams
@@ -615,12 +613,12 @@ class TeamCoach:
         step = next((s for s in steps if s.commitment_id == c.id), None)
         if step is None:
             return []
-        shown = when_text(c.due_at, tz=c.tz, now=now)
+        shown = read_back(c.due_at.astimezone(zone(c.tz)), now=now, has_time=True)
         return [
             Say(
                 to=place_from_key(plan.place),
                 text=f"{_name(owner)} will have step {_number(step)} ({q(step.text)}) done "
-                f"{'by ' if not shown.startswith(('today', 'tomorrow')) else ''}{shown}.",
+                f"by {shown} ({_name(owner)}'s time).",
             )
         ]
 
