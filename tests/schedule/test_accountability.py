@@ -7,6 +7,7 @@ runs in milliseconds and never sleeps.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,6 +80,20 @@ async def test_the_checkin_opens_the_checkin_method_and_done_celebrates(
     assert await rig.at(utc(23, 17)) == []
     kinds = [n.kind for n in await rig.upcoming(ann.key())]
     assert kinds.count("overdue") == 2
+
+
+async def test_someone_east_of_utc_gets_their_checkin_at_their_local_due_time(
+    rig: Rig, ann: Actor
+) -> None:
+    # The database gives dates back in UTC; the nudge was planned with the date in the
+    # person's zone. Compared as text they differ and the check-in was skipped.
+    tokyo = replace(ann, tz="Asia/Tokyo")
+    rig.clock.set(utc(20, 23))  # Saturday 08:00 in Tokyo
+    await rig.plan(tokyo)
+    delivered = [text for _, text in await rig.run_until(utc(22, 9))]
+    assert any("How is it going with “Fix the login bug”?" in text for text in delivered)
+    checkins = [n for n in await rig.acc.nudges.list_nudges(owner=tokyo.key(), limit=50)]
+    assert not [n for n in checkins if n.error == "the commitment has a new date"]
 
 
 async def test_an_unanswered_checkin_gets_exactly_one_overdue_follow_up(
