@@ -9,7 +9,7 @@ between this run and an adapter's is the adapter's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bots.runtime import Runtime
 from core.dialogue.events import Choose, Inbound, Reply
@@ -178,7 +178,10 @@ class CoreTeamDriver:
         raise AssertionError(f"the core driver has no command {text!r}")
 
     async def advance(self, delta: timedelta) -> list[str]:
-        end = self.clock.now() + delta
+        return await self.advance_to(self.clock.now() + delta)
+
+    async def advance_to(self, end: datetime) -> list[str]:
+        """Move the clock to ``end``, delivering every nudge due on the way, in order."""
         before = len(self.messenger.deliveries)
         while True:
             upcoming = await self.runtime.nudges.next_due()
