@@ -18,6 +18,7 @@ from pathlib import Path
 from adapters.console.app import PLATFORM, WORKSPACE, ConsoleApp, console_actor
 from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import ConsoleRenderer
+from adapters.console.team import TEAM_ROOM_HELP, ConsoleTeamRoom
 from bots.runtime import Runtime, methods_for
 from bots.settings import Settings
 from core.dialogue.engine import report_input
@@ -32,6 +33,7 @@ from core.schedule.compose import partner_action_id
 from core.schedule.timer import ScaledClock
 from core.store.errors import StoreError
 from core.store.repository import SqlStore
+from core.team.words import parse_team_command
 
 __all__ = ["main"]
 
@@ -57,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     console = sub.add_parser("console", help="run a coaching session in this terminal")
-    console.add_argument("method", nargs="?", help="plan, seven-step, session or checkin")
+    console.add_argument(
+        "method",
+        nargs="?",
+        help="plan, seven-step, session or checkin; or team (a team channel: "
+        "team TOPIC, team session TOPIC)",
+    )
     console.add_argument("topic", nargs="*", help="what the session is about (optional)")
     _clock_options(console)
 
@@ -194,6 +201,8 @@ async def _with_store(settings: Settings) -> SqlStore:
 
 
 async def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    if args.method == "team":
+        return await _cmd_console_team(args, settings)
     library = methods_for(settings)
     if args.method and args.method not in library:
         known = ", ".join(m.id for m in library)
@@ -218,6 +227,32 @@ async def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
     try:
         return await app.run(args.method, " ".join(args.topic or []))
+    finally:
+        await dispatcher.stop()
+        await runtime.close()
+
+
+async def _cmd_console_team(args: argparse.Namespace, settings: Settings) -> int:
+    """A team channel in this terminal: you facilitate; type "bob: …" to be Bob."""
+    command = parse_team_command(" ".join(args.topic or []))
+    if command.name != "start":
+        print(TEAM_ROOM_HELP, file=sys.stderr)
+        print("Start one with: breakthrough console team TOPIC", file=sys.stderr)
+        return 2
+    clock = _clock(args)
+    runtime = await Runtime.open(settings, clock=clock)
+    room = ConsoleTeamRoom(
+        team=runtime.team,
+        facilitator=_me(args, settings),
+        clock=clock,
+        files_dir=settings.files_dir,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+    )
+    dispatcher = runtime.dispatcher(room)
+    await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
+    try:
+        return await room.run(command.method, command.arg)
     finally:
         await dispatcher.stop()
         await runtime.close()

@@ -63,14 +63,14 @@ class ConsoleRenderer:
                 out.append(_wrap(f"[{mark}] {i}. {step.text}{due}", indent="  "))
             return "\n".join(out)
         if isinstance(intent, Document):
-            path = self._save(intent.filename, intent.markdown.encode("utf-8"), session_id)
+            path = self.save(intent.filename, intent.markdown.encode("utf-8"), session_id)
             return f"\n{intent.markdown.rstrip()}\n\n{intent.title} saved to {path}"
         if isinstance(intent, Image):
-            path = self._save(intent.filename, render_picture(intent.picture), session_id)
+            path = self.save(intent.filename, render_picture(intent.picture), session_id)
             return f"Picture ({intent.alt}) saved to {path}"
         raise TypeError(f"cannot show {intent!r}")
 
-    def _save(self, filename: str, data: bytes, session_id: str | None) -> Path:
+    def save(self, filename: str, data: bytes, session_id: str | None) -> Path:
         folder = self.files_dir / (session_id[:8] if session_id else "misc")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / _SAFE_NAME.sub("-", filename)

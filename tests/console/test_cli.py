@@ -189,3 +189,39 @@ def test_partner_invite_and_accept_as_another_person(tmp_path: Path) -> None:
     assert "You're now" in accepted.stdout
     status = _cli(tmp_path, "partner")
     assert "sam (accepted)" in status.stdout
+
+
+def test_a_team_channel_in_the_terminal(tmp_path: Path) -> None:
+    lines = "\n".join(
+        [
+            "The beta launched by March",
+            "bob: A landing page",
+            "bob: nothing else",
+            "Fix the login bug",
+            "nothing else",
+            "2",
+            "Finding the time",
+            "1",
+            "1",
+            "bob press: Claim 2",
+            "bob dm: next Friday",
+            "bob dm: yes",
+            "/quit",
+        ]
+    )
+    done = _cli(tmp_path, "--user", "Ann", "console", "team", "Launch the beta", stdin=lines)
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "[thread] A landing page (from Bob). And what else needs to happen" in out
+    assert "[thread] Bob, only Ann, who is facilitating, can close this list." in out
+    assert "1) Claim 1: Fix the login bug" in out
+    assert "[thread] Bob owns step 2: “A landing page”." in out
+    assert "[dm bob] You own “A landing page”. When will you have it done?" in out
+    assert "[thread] Bob will have step 2 (“A landing page”) done by Friday" in out
+    assert "[dm Ann] Your reflection as facilitator" in out
+
+
+def test_a_team_channel_needs_a_topic(tmp_path: Path) -> None:
+    done = _cli(tmp_path, "console", "team")
+    assert done.returncode == 2
+    assert "breakthrough console team TOPIC" in done.stderr

@@ -8,9 +8,12 @@ between this run and an adapter's is the adapter's.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from adapters.console.team import ConsoleTeamRoom
 from bots.runtime import Runtime
 from core.dialogue.events import Choose, Inbound, Reply
 from core.dialogue.intents import Ask, DirectMessage, Intent
@@ -22,7 +25,7 @@ from core.team.service import TEAM_PREFIX
 from core.testing import FakeClock, RecordingMessenger
 from tests.transcripts.team_runner import Person, tag
 
-__all__ = ["CoreTeamDriver"]
+__all__ = ["ConsoleTeamDriver", "CoreTeamDriver"]
 
 PLATFORM = "test"
 WORKSPACE = "w1"
@@ -193,3 +196,74 @@ class CoreTeamDriver:
         await self.dispatcher.tick()
         intents = [i for batch in self.messenger.deliveries[before:] for i in batch]
         return self._lines(intents)
+
+
+@dataclass
+class ConsoleTeamDriver:
+    """Plays a team transcript as lines typed into the console's team room."""
+
+    runtime: Runtime
+    clock: FakeClock
+    people: list[Person]
+    files_dir: Path
+    stdout: io.StringIO = field(default_factory=io.StringIO)
+    room: ConsoleTeamRoom | None = None
+    dispatcher: Dispatcher | None = None
+
+    async def _typed(self, line: str) -> list[str]:
+        assert self.room is not None
+        self.clock.advance(timedelta(seconds=30))
+        since = len(self.stdout.getvalue())
+        await self.room.line(line)
+        return [self.stdout.getvalue()[since:]]
+
+    async def start_team(self, who: Person, method: str, topic: str) -> list[str]:
+        facilitator = Actor(
+            platform="console",
+            workspace="local",
+            user_id=who.key,
+            display_name=who.name,
+            tz=who.tz,
+        )
+        self.room = ConsoleTeamRoom(
+            team=self.runtime.team,
+            facilitator=facilitator,
+            clock=self.clock,
+            files_dir=self.files_dir,
+            stdin=io.StringIO(),
+            stdout=self.stdout,
+            admins=[p.key for p in self.people if p.admin],
+        )
+        for person in self.people:
+            if person.key != who.key:
+                self.room.introduce(person.name, tz=person.tz)
+        self.dispatcher = self.runtime.dispatcher(self.room, pacing=None)
+        since = len(self.stdout.getvalue())
+        await self.room.start(method, topic)
+        return [self.stdout.getvalue()[since:]]
+
+    async def say(self, who: Person, text: str) -> list[str]:
+        return await self._typed(f"{who.key}: {text}")
+
+    async def dm(self, who: Person, text: str) -> list[str]:
+        return await self._typed(f"{who.key} dm: {text}")
+
+    async def press(self, who: Person, label: str) -> list[str]:
+        return await self._typed(f"{who.key} press: {label}")
+
+    async def command(self, who: Person, text: str) -> list[str]:
+        return await self._typed(f"{who.key}: /{text}")
+
+    async def advance(self, delta: timedelta) -> list[str]:
+        assert self.dispatcher is not None
+        end = self.clock.now() + delta
+        since = len(self.stdout.getvalue())
+        while True:
+            upcoming = await self.runtime.nudges.next_due()
+            if upcoming is None or upcoming > end:
+                break
+            self.clock.set(max(upcoming, self.clock.now()))
+            await self.dispatcher.tick()
+        self.clock.set(end)
+        await self.dispatcher.tick()
+        return [self.stdout.getvalue()[since:]]

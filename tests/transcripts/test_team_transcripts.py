@@ -13,7 +13,7 @@ from bots.settings import Settings
 from core.store.team import SqlTeamStore
 from core.testing import FakeClock
 from tests.databases import Database
-from tests.transcripts.team_core import CoreTeamDriver
+from tests.transcripts.team_core import ConsoleTeamDriver, CoreTeamDriver
 from tests.transcripts.team_runner import (
     TeamTranscript,
     load_team_transcript,
@@ -58,6 +58,23 @@ async def test_team_transcript_through_the_core(
     runtime = await Runtime.open(settings, clock=clock, store=store)
     try:
         driver = CoreTeamDriver.build(runtime, clock, list(transcript.people))
+        await run_team_transcript(transcript, driver)
+        check_team_final(await team_final(runtime), transcript)
+    finally:
+        await runtime.close()
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
+async def test_team_transcript_through_the_console(
+    path: Path, database: Database, tmp_path: Path
+) -> None:
+    transcript = load_team_transcript(path)
+    clock = FakeClock(transcript.start)
+    store = await database.open_store()
+    settings = Settings(data_dir=tmp_path, tz="Europe/London")
+    runtime = await Runtime.open(settings, clock=clock, store=store)
+    try:
+        driver = ConsoleTeamDriver(runtime, clock, list(transcript.people), tmp_path)
         await run_team_transcript(transcript, driver)
         check_team_final(await team_final(runtime), transcript)
     finally:
