@@ -613,6 +613,17 @@ class TeamCoach:
         step = next((s for s in steps if s.commitment_id == c.id), None)
         if step is None:
             return []
+        if step.owner != c.owner:
+            # Given back (or taken over) while its date question waited in their DMs.
+            await self.teams.delete_commitment(c.id)
+            await self.accountability.nudges.replace_nudges(target=c.id, drafts=[], now=now)
+            return [
+                Say(
+                    to=DirectMessage(actor=owner),
+                    text=f"Step {_number(step)} ({q(step.text)}) isn't yours any more, so I "
+                    "haven't kept that date.",
+                )
+            ]
         shown = read_back(c.due_at.astimezone(zone(c.tz)), now=now, has_time=True)
         return [
             Say(

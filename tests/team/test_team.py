@@ -177,3 +177,15 @@ def test_team_words() -> None:
     assert isinstance(parse_digest_schedule("someday"), str)
     off = parse_digest_schedule("off")
     assert not isinstance(off, str) and not off.on
+
+
+async def test_a_date_given_after_the_step_was_given_back_is_not_kept(
+    team: CoreTeamDriver,
+) -> None:
+    await _plan_with_owners(team)  # Cai claimed step 1; its date question waits in her DMs
+    await team.say(CAI, "unclaim 1")
+    late = await team.dm(CAI, "tomorrow")
+    late += await team.dm(CAI, "yes")
+    assert any("isn't yours any more" in line for line in late)
+    assert not any(line.startswith("[thread] Cai will have") for line in late)
+    assert await team.runtime.store.list_commitments(owner=team.actor(CAI).key()) == []
