@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar, get_args
 
@@ -71,7 +71,7 @@ from core.schedule.model import (
     PartnerLink,
     Preferences,
 )
-from core.store.errors import InvalidRecord, ReadFailed, WriteFailed
+from core.store.errors import InvalidRecord, ReadFailed
 from core.store.models import nudges, partners, preferences, sessions
 from core.store.repository import SqlStore, _session_record
 
@@ -402,22 +402,9 @@ class SqlNudgeStore:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """One committed transaction; on SQLite it takes the write lock up front.
-
-        ``BEGIN IMMEDIATE`` waits (up to the busy timeout) for another writer instead of
-        starting as a reader: a transaction that reads before it writes, like
-        :meth:`finish`, would otherwise fail at its first write with ``SQLITE_BUSY``,
-        which no busy timeout retries, whenever another connection committed meanwhile.
-        """
-        try:
-            async with self._store.connection() as conn, conn.begin():
-                if self._dialect == "sqlite":
-                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
-        except SQLAlchemyError as exc:
-            raise WriteFailed(f"not committed: {exc.__class__.__name__}: {exc}") from exc
+    def _write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """One committed transaction (see :meth:`SqlStore.transaction`)."""
+        return self._store.transaction()
 
     async def _read(self, stmt: Executable, params: _Params | None = None) -> Sequence[Row[Any]]:
         """Run a query on a pooled connection; a database error is a :class:`ReadFailed`."""

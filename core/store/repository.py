@@ -492,6 +492,25 @@ class SqlStore:
         return self._connection()
 
     @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One committed transaction for another component (nudges, teams), outside the
+        group commit; on SQLite it takes the write lock up front.
+
+        ``BEGIN IMMEDIATE`` waits (up to the busy timeout) for another writer instead of
+        starting as a reader: a transaction that reads before it writes would otherwise
+        fail at its first write with ``SQLITE_BUSY``, which no busy timeout retries,
+        whenever another connection committed meanwhile. A database error is a
+        :class:`WriteFailed`.
+        """
+        try:
+            async with self._connection() as conn, conn.begin():
+                if self._engine.dialect.name == "sqlite":
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        except SQLAlchemyError as exc:
+            raise WriteFailed(f"not committed: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection]:
         if self._closed:
             raise StoreClosed("the store is closed")

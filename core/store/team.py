@@ -9,7 +9,7 @@ people pressing Claim on one step at once, on any replicas, give it exactly one 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.dialogue.model import Actor
 from core.dialogue.state import SessionState
 from core.ports import CommitmentRecord
-from core.store.errors import ReadFailed, WriteFailed
+from core.store.errors import ReadFailed
 from core.store.models import commitments, sessions, team_channels, team_plans, team_steps
 from core.store.repository import SqlStore, _commitment_record
 from core.team.model import TeamChannel, TeamPlan, TeamStep
@@ -36,17 +36,9 @@ class SqlTeamStore:
 
     def __init__(self, store: SqlStore) -> None:
         self._store = store
-        self._dialect = store.engine.dialect.name
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._store.connection() as conn, conn.begin():
-                if self._dialect == "sqlite":
-                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
-        except SQLAlchemyError as exc:
-            raise WriteFailed(f"not committed: {exc.__class__.__name__}: {exc}") from exc
+    def _write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self._store.transaction()
 
     async def _read(self, stmt: Any) -> Sequence[Row[Any]]:
         try:

@@ -25,11 +25,26 @@ from core.team.service import TEAM_PREFIX
 from core.testing import FakeClock, RecordingMessenger
 from tests.transcripts.team_runner import Person, tag
 
-__all__ = ["ConsoleTeamDriver", "CoreTeamDriver"]
+__all__ = ["ConsoleTeamDriver", "CoreTeamDriver", "deliver_until"]
 
 PLATFORM = "test"
 WORKSPACE = "w1"
 CHANNEL = "C1"
+
+
+async def deliver_until(
+    runtime: Runtime, clock: FakeClock, dispatcher: Dispatcher, end: datetime
+) -> None:
+    """Step the clock from nudge to nudge up to ``end``, delivering each, as the timer
+    would; then stop at ``end``."""
+    while True:
+        upcoming = await runtime.nudges.next_due()
+        if upcoming is None or upcoming > end:
+            break
+        clock.set(max(upcoming, clock.now()))
+        await dispatcher.tick()
+    clock.set(end)
+    await dispatcher.tick()
 
 
 @dataclass
@@ -186,14 +201,7 @@ class CoreTeamDriver:
     async def advance_to(self, end: datetime) -> list[str]:
         """Move the clock to ``end``, delivering every nudge due on the way, in order."""
         before = len(self.messenger.deliveries)
-        while True:
-            upcoming = await self.runtime.nudges.next_due()
-            if upcoming is None or upcoming > end:
-                break
-            self.clock.set(max(upcoming, self.clock.now()))
-            await self.dispatcher.tick()
-        self.clock.set(end)
-        await self.dispatcher.tick()
+        await deliver_until(self.runtime, self.clock, self.dispatcher, end)
         intents = [i for batch in self.messenger.deliveries[before:] for i in batch]
         return self._lines(intents)
 
@@ -256,14 +264,6 @@ class ConsoleTeamDriver:
 
     async def advance(self, delta: timedelta) -> list[str]:
         assert self.dispatcher is not None
-        end = self.clock.now() + delta
         since = len(self.stdout.getvalue())
-        while True:
-            upcoming = await self.runtime.nudges.next_due()
-            if upcoming is None or upcoming > end:
-                break
-            self.clock.set(max(upcoming, self.clock.now()))
-            await self.dispatcher.tick()
-        self.clock.set(end)
-        await self.dispatcher.tick()
+        await deliver_until(self.runtime, self.clock, self.dispatcher, self.clock.now() + delta)
         return [self.stdout.getvalue()[since:]]
