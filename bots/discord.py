@@ -146,6 +146,7 @@ class DiscordService:
             client,
             coach=runtime.coach,
             accountability=runtime.accountability,
+            team=runtime.team,
             privacy=runtime.privacy,
             messenger=messenger,
             clock=runtime.clock,

@@ -171,6 +171,7 @@ class SlackService:
             app,
             coach=runtime.coach,
             accountability=runtime.accountability,
+            team=runtime.team,
             privacy=runtime.privacy,
             messenger=messenger,
             people=people,

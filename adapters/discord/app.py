@@ -17,10 +17,15 @@ nothing about what to ask next.
   :meth:`DiscordBot.on_interaction` handles them all; no view is kept.
 * Every interaction is answered within Discord's 3 seconds: deferred first, answered
   when the turn is committed.
+* ``/breakthrough team TOPIC`` starts a team plan (:mod:`core.team`): a message in the
+  channel and a *public* thread off it, since a team session is for everyone in the
+  channel. Messages in that thread from anyone but the facilitator go to the team coach,
+  which decides what they may change; its buttons (``team:…``) may be pressed by anyone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -33,7 +38,7 @@ import discord
 from discord import app_commands
 
 from adapters.chosen_zones import ChosenZones
-from adapters.discord.messenger import DiscordMessenger
+from adapters.discord.messenger import NO_MENTIONS, DiscordMessenger
 from adapters.discord.render import (
     HASHED,
     ComponentId,
@@ -52,6 +57,8 @@ from core.privacy import FORGET_PREFIX, Privacy
 from core.schedule.accountability import DM_CHANNEL_PREFIX, Accountability, dm_place, place_of
 from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
 from core.schedule.policy import resolve_tz
+from core.team.service import TEAM_PREFIX, TeamCoach
+from core.team.words import TEAM_HELP, parse_team_command
 
 __all__ = ["COMMAND", "PEOPLE", "PLATFORM", "DiscordBot"]
 
@@ -70,6 +77,8 @@ _TITLES: Final = {
     "checkin": "check-in",
 }
 _THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: sessions never hurry
+_ROOT_TOPIC_LIMIT: Final = 1500
+"""Characters of a team plan's topic quoted in its root message (2,000 in all)."""
 
 _SEEN_MESSAGES: Final = 10_000
 _RECONCILE_SESSIONS: Final = 200
@@ -103,6 +112,7 @@ class DiscordBot:
         *,
         coach: Coach,
         accountability: Accountability,
+        team: TeamCoach,
         privacy: Privacy,
         messenger: DiscordMessenger,
         clock: Clock,
@@ -111,6 +121,7 @@ class DiscordBot:
         self.client = client
         self.coach = coach
         self.accountability = accountability
+        self.team = team
         self.privacy = privacy
         self.messenger = messenger
         self.clock = clock
@@ -163,14 +174,14 @@ class DiscordBot:
         method("seven-step", "The seven-step breakthrough: event, response, outcome, action")
         method("session", "A breakthrough coaching session, ending with your report")
 
-        @group.command(name="team", description="Run a group plan with your team")
-        @app_commands.describe(topic="What the team's plan is about")
-        async def team(interaction: discord.Interaction, topic: str | None = None) -> None:
-            await interaction.response.send_message(
-                "Team coaching channels are not available yet. For now, each person can run "
-                f"their own `/{COMMAND} plan` and share the plan here.",
-                ephemeral=True,
-            )
+        @group.command(
+            name="team", description="A team plan in a thread of this channel; claim, digest…"
+        )
+        @app_commands.describe(
+            text='A topic starts a team plan; or "help", "status", "digest now", "claim 2"…'
+        )
+        async def team(interaction: discord.Interaction, text: str | None = None) -> None:
+            await self._deferred(interaction, self._team(interaction, text or ""))
 
         @group.command(name="checkin", description="Check in on your next commitment")
         @app_commands.describe(topic="Check in on something else instead (optional)")
@@ -226,7 +237,9 @@ class DiscordBot:
     ) -> None:
         """Defer at once (Discord's 3 seconds), then answer privately with what ``work`` says.
 
-        Tracked from before the deferral, so :meth:`idle` covers the whole command.
+        When ``work`` has nothing to say privately (``None``: its answer went to a thread
+        or a channel), the "thinking…" message is deleted instead. Tracked from before the
+        deferral, so :meth:`idle` covers the whole command.
         """
 
         async def run() -> None:
@@ -240,7 +253,10 @@ class DiscordBot:
                     ephemeral=True,
                 )
                 raise
-            await interaction.followup.send(said or "Done.", ephemeral=True)
+            if said is None:
+                await interaction.delete_original_response()
+            else:
+                await interaction.followup.send(said or "Done.", ephemeral=True)
 
         self.track(run(), "command")
 
@@ -263,23 +279,31 @@ class DiscordBot:
         place = Place(
             platform=PLATFORM,
             workspace=str(interaction.guild_id),
-            channel=str(interaction.channel_id),
+            channel=str(thread.parent_id),
             thread=str(thread.id),
         )
         await self._turn(actor, place, Start(method=method, topic=topic), None)
         return f"Your {title} session is in {thread.mention}."
 
+    async def _text_channel(self, interaction: discord.Interaction) -> discord.TextChannel | None:
+        """The text channel the command was used in (a thread's parent, for a thread)."""
+        channel: Any = interaction.channel
+        channel_id = interaction.channel_id or 0
+        if isinstance(channel, discord.Thread):
+            channel, channel_id = channel.parent, channel.parent_id
+        if not isinstance(channel, discord.TextChannel):
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.TextChannel) else None
+
     async def _open_thread(
         self, interaction: discord.Interaction, name: str
     ) -> discord.Thread | None:
         """A thread for a personal session: private if the server allows it, else public."""
-        channel: Any = interaction.channel
-        if not isinstance(channel, discord.TextChannel):
-            try:
-                channel = await self.client.fetch_channel(interaction.channel_id or 0)
-            except discord.HTTPException:
-                return None
-        if not isinstance(channel, discord.TextChannel):
+        channel = await self._text_channel(interaction)
+        if channel is None:
             return None
         for kind in (discord.ChannelType.private_thread, discord.ChannelType.public_thread):
             try:
@@ -298,6 +322,94 @@ class DiscordBot:
                 _log.info("could not add the person to their thread: %s", exc.code)
             return thread
         return None
+
+    # -- team plans ----------------------------------------------------------------------
+
+    async def _team(self, interaction: discord.Interaction, text: str) -> str | None:
+        """``/breakthrough team …``: start a team plan, or anything else the team coach does."""
+        if interaction.guild_id is None:
+            if parse_team_command(text).name == "help":
+                return TEAM_HELP
+            return (
+                "Team plans run in a server's channel, in a thread everyone there can join: "
+                f"use `/{COMMAND} team TOPIC` in that channel."
+            )
+        actor = await self.actor(interaction.user)
+        reply = await self.team.command(
+            actor,
+            _place_of_interaction(interaction),
+            text,
+            now=self.clock.now(),
+            is_admin=is_admin(interaction),
+        )
+        await self.send(reply.intents)
+        if reply.start is not None:
+            method, topic = reply.start
+            return await self._start_team(interaction, actor, method, topic)
+        return reply.private or None
+
+    async def _start_team(
+        self, interaction: discord.Interaction, actor: Actor, method: str, topic: str
+    ) -> str:
+        """A message in the channel and a public thread off it, where the team's plan runs."""
+        title = _TITLES.get(method, method)
+        channel = await self._text_channel(interaction)
+        if channel is None:
+            return "I can't start a team plan here: it needs a text channel. Nothing was started."
+        quoted = topic if len(topic) <= _ROOT_TOPIC_LIMIT else topic[:_ROOT_TOPIC_LIMIT] + "…"
+        invite = (
+            "Everyone in the thread can add what needs to happen."
+            if method == "plan"
+            else "Everyone in the thread can take part."
+        )
+        cannot = (
+            "I can't open a thread in this channel: I need the Send Messages, Create Public "
+            "Threads and Send Messages in Threads permissions. Nothing was started."
+        )
+        try:
+            # A mention of the facilitator, shown but (as everything we send) pinging nobody.
+            root = await channel.send(
+                f"<@{actor.user_id}> started a team {title}: {quoted}. {invite}",
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as exc:
+            _log.info("could not post a team plan's root message: %s", exc.code)
+            return cannot
+        try:
+            thread = await channel.create_thread(
+                name=f"Team {title}: {topic}"[:100],
+                message=root,
+                auto_archive_duration=_THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as exc:
+            _log.info("could not open a team thread: %s", exc.code)
+            with contextlib.suppress(discord.HTTPException):
+                await root.delete()  # an announcement of nothing would mislead
+            return cannot
+        try:
+            await thread.add_user(interaction.user)  # so the thread shows in their list
+        except discord.HTTPException as exc:
+            _log.info("could not add the facilitator to their thread: %s", exc.code)
+        place = Place(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id),
+            channel=str(channel.id),
+            thread=str(thread.id),
+        )
+        result = await self.team.start(
+            actor, place, method=method, topic=topic, now=self.clock.now()
+        )
+        await self.send(result.intents)
+        if result.session_id is None:
+            return "The team plan could not start; the thread says why."
+        return f"Your team {title} is in {thread.mention}; everyone in this channel can join it."
+
+    async def _team_dialogue(self, place: Place) -> FoundSession | None:
+        """The running dialogue of the team plan whose thread is ``place``, if any."""
+        plan = await self.team.teams.plan_at(place.key())
+        if plan is None or plan.facilitator is None:
+            return None
+        return await self.coach.find(owner=plan.facilitator, place=place.key())
 
     # -- typed messages ------------------------------------------------------------------
 
@@ -392,7 +504,8 @@ class DiscordBot:
             )
             found = await self.coach.find(owner=owner, place=place.key())
             if found is None:
-                return  # someone else's session, or a thread that isn't ours
+                await self._team_message(message, place, text)
+                return
             if not text and not self.content_intent:
                 await self.messenger.send([_say(place, USE_THE_BUTTON)])
                 return
@@ -419,6 +532,20 @@ class DiscordBot:
         dm = _place_of(session)
         assert dm is not None
         await self._turn(actor, dm, Reply(text=text), session.id)
+
+    async def _team_message(self, message: discord.Message, place: Place, text: str) -> None:
+        """A message in a thread where its author has no session: a team plan's thread
+        (the team coach answers), someone else's session, or a thread that isn't ours."""
+        if not text:
+            # Without the message content intent a member's words are blank unless they
+            # mention the bot: while the team's dialogue runs, say so (as to an owner).
+            if not self.content_intent and await self._team_dialogue(place) is not None:
+                await self.send([_say(place, USE_THE_BUTTON)])
+            return
+        actor = await self.actor(message.author)
+        intents = await self.team.message(actor, place, text, now=self.clock.now())
+        if intents:
+            await self.send(intents)
 
     async def _dm_session(self, actor: Actor) -> SessionRecord | None:
         """The person's newest open session living in their DM."""
@@ -465,7 +592,19 @@ class DiscordBot:
             )
             await self.send(intents)
             return
+        if action_id.startswith(TEAM_PREFIX):  # Claim is for anyone: no owner check
+            intents = await self.team.press(
+                actor,
+                action_id=action_id,
+                value=value,
+                now=now,
+                place=_thread_of_interaction(interaction),
+            )
+            await self.send(intents)
+            return
         found, place = await self._session_of(interaction, component, actor)
+        if found is None and await self._team_press(interaction, component, actor, value):
+            return
         if found is None or place is None:
             await interaction.followup.send(
                 "That question belongs to someone else's session, or it has ended. "
@@ -479,6 +618,28 @@ class DiscordBot:
             else Choose(action_id=action_id, value=value)
         )
         await self._turn(actor, place, event, found.record.id, found=found)
+
+    async def _team_press(
+        self, interaction: discord.Interaction, component: ComponentId, actor: Actor, value: str
+    ) -> bool:
+        """A member's press in a team plan's thread: an answer typed in the Answer modal is
+        a message to the team's thread; a choice is the facilitator's, and the team coach
+        says so there. ``False`` when the thread is not a team plan's."""
+        place = _thread_of_interaction(interaction)
+        if place is None or component.session:
+            return False
+        if component.kind in ("answer", "date"):
+            intents = await self.team.message(actor, place, value, now=self.clock.now())
+            if intents is None:
+                return False
+            await self.send(intents)
+            return True
+        found = await self._team_dialogue(place)
+        if found is None:
+            return False
+        event = Choose(action_id=component.action_id, value=value)
+        await self._turn(actor, place, event, found.record.id, found=found)
+        return True
 
     async def _unhash(self, actor: Actor, hashed: str) -> str:
         """The nudge action id behind a digest, found among the presser's own nudges."""
@@ -497,15 +658,9 @@ class DiscordBot:
             if loaded is None or loaded.record.owner != actor.key():
                 return None, None
             return loaded, _place_of(loaded.record)
-        channel = interaction.channel
-        if interaction.guild_id is None or not isinstance(channel, discord.Thread):
+        place = _thread_of_interaction(interaction)
+        if place is None:
             return None, None
-        place = Place(
-            platform=PLATFORM,
-            workspace=str(interaction.guild_id),
-            channel=str(channel.parent_id),
-            thread=str(channel.id),
-        )
         found = await self.coach.find(owner=actor.key(), place=place.key())
         return found, (place if found else None)
 
@@ -541,7 +696,13 @@ class DiscordBot:
         session = sessions[0]
         place = _place_of(session)
         if name == "report" and session.status not in ("active", "paused"):
-            document = self.coach.report(session, to=place or DirectMessage(actor=actor))
+            to: Place | DirectMessage = place or DirectMessage(actor=actor)
+            if await self.team.teams.get_plan(session.id) is not None:
+                # A team plan's thread is public, and its facilitator's report carries
+                # their private reflection: it goes to their DM.
+                to = DirectMessage(actor=actor)
+            # The team coach adds a team plan's owners, and its facilitator's reflection.
+            document = await self.team.report(actor, session, to=to)
             if document is None:
                 return "I can't rebuild that session's report any more."
             await self.send([document])
@@ -608,7 +769,9 @@ def help_text() -> str:
             f"`/{COMMAND} pause`, `resume`, `stop`, `report`: your latest session",
             f"`/{COMMAND} settings [change]`: time zone, quiet hours, working days",
             f"`/{COMMAND} export`, `forget`: your data, sent to you or deleted",
-            f"`/{COMMAND} team [topic]`: group plans (coming soon)",
+            f"`/{COMMAND} team TOPIC`: a team plan in a public thread of this channel, where "
+            "everyone adds steps and claims them; "
+            f"`/{COMMAND} team help` for the rest (digest, status, admins' list and end)",
         ]
     )
 
@@ -633,6 +796,38 @@ async def status_text(
     if len(commitments) > 20:
         lines.append(f"…and {len(commitments) - 20} more.")
     return "\n".join(lines)
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """Whether the person may list and end every team plan in the server: Administrator
+    or Manage Server, from the permissions Discord resolved into the interaction (the
+    server's owner has every permission there)."""
+    permissions = interaction.permissions
+    return interaction.guild_id is not None and (
+        permissions.administrator or permissions.manage_guild
+    )
+
+
+def _place_of_interaction(interaction: discord.Interaction) -> Place:
+    """Where a command was used in a server: the channel, or the thread inside it."""
+    return _thread_of_interaction(interaction) or Place(
+        platform=PLATFORM,
+        workspace=str(interaction.guild_id),
+        channel=str(interaction.channel_id),
+    )
+
+
+def _thread_of_interaction(interaction: discord.Interaction) -> Place | None:
+    """The server thread an interaction came from, as a :class:`Place`, else ``None``."""
+    channel = interaction.channel
+    if interaction.guild_id is None or not isinstance(channel, discord.Thread):
+        return None
+    return Place(
+        platform=PLATFORM,
+        workspace=str(interaction.guild_id),
+        channel=str(channel.parent_id),
+        thread=str(channel.id),
+    )
 
 
 def _without_mention(text: str, bot_id: int) -> str:

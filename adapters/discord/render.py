@@ -19,6 +19,7 @@ Buttons are restart-safe: everything needed to act on a press is in its ``custom
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +76,8 @@ CUSTOM_ID_LIMIT: Final = 100
 PREFIX: Final = "bt"
 """Every ``custom_id`` of ours starts with this, so other bots' components are ignored."""
 _SEP: Final = "|"
+_ESCAPED: Final = re.compile(r"%(25|7C)")
+"""The escapes of ``%`` and ``|`` in a choice value (see :func:`custom_id`)."""
 HASHED: Final = "#"
 """Starts an action id that stands for a longer one (see :func:`hashed_action_id`)."""
 
@@ -102,15 +105,17 @@ class ComponentId:
 def custom_id(component: ComponentId) -> str:
     """``bt|<kind>|<session>|<value>|<action_id>``, within :data:`CUSTOM_ID_LIMIT`.
 
-    The action id goes last because it may contain ``|``; kinds, session ids and choice
-    values never do. An action id too long to fit (a snoozed nudge's key runs past 100
-    characters) is replaced by :func:`hashed_action_id`, which the adapter matches
-    against the presser's own nudges.
+    The action id goes last because it may contain ``|``; kinds and session ids never
+    do. A choice value may (a team step's "share it" button says ``yes|<commitment>``), so
+    its ``|`` and ``%`` are written ``%7C`` and ``%25``. An action id too long to fit (a
+    snoozed nudge's key runs past 100 characters) is replaced by
+    :func:`hashed_action_id`, which the adapter matches against the presser's own nudges.
     """
-    for part in (component.kind, component.session, component.value):
+    for part in (component.kind, component.session):
         if _SEP in part:
             raise ValueError(f"{part!r} cannot be part of a custom_id")
-    head = _SEP.join((PREFIX, component.kind, component.session, component.value, ""))
+    value = component.value.replace("%", "%25").replace(_SEP, "%7C")
+    head = _SEP.join((PREFIX, component.kind, component.session, value, ""))
     action_id = component.action_id
     if len(head) + len(action_id) > CUSTOM_ID_LIMIT:
         action_id = hashed_action_id(action_id)
@@ -133,7 +138,7 @@ def parse_custom_id(text: str) -> ComponentId | None:
     return ComponentId(
         kind=kind,  # type: ignore[arg-type]
         action_id=action_id,
-        value=value,
+        value=_ESCAPED.sub(lambda m: "%" if m.group(1) == "25" else _SEP, value),
         session=session,
     )
 

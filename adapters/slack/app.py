@@ -12,6 +12,11 @@ Where things happen:
   a DM with the bot it runs in a thread of the DM. The session's place is the thread, so a
   thread message is found by ``(owner, channel, thread_ts)``: another person's message in
   that thread finds no session of theirs and is left alone.
+* ``/breakthrough team Launch the beta`` posts a root message naming the topic (it is the
+  team's) and a team plan runs in its thread (:mod:`core.team`): there a message that
+  finds no session of the writer's goes to the team coach, which lets everyone add items
+  and answers "claim 2", "done 2" and the like. Its buttons (``team:…``) may be pressed
+  by anyone, so they go to the team coach before the "is this your session?" check.
 * Nudges and the check-ins they open arrive at the top level of the person's DM; a reply
   typed there goes to their newest open DM check-in, and its buttons carry the session id.
 * Retried events are dropped by :class:`~core.store.events.SqlEventLog`, in the database
@@ -43,9 +48,11 @@ from adapters.slack.people import PLATFORM, SlackPeople
 from adapters.slack.render import parse_action_id
 from adapters.tasks import TrackedTasks
 from core.dialogue.coach import Coach, FoundSession
+from core.dialogue.engine import TEAM
 from core.dialogue.events import Choose, Command, Event, Inbound, Reply, Start
 from core.dialogue.intents import DirectMessage, Intent, Say
 from core.dialogue.model import Actor, Place
+from core.dialogue.state import SessionState
 from core.errors import DeliveryRefused
 from core.ports import Clock, SessionRecord
 from core.privacy import FORGET_PREFIX, Privacy
@@ -54,6 +61,8 @@ from core.schedule.compose import NUDGE_PREFIX, PARTNER_PREFIX, when_text
 from core.schedule.policy import resolve_tz
 from core.schedule.settings_text import describe
 from core.store.events import SqlEventLog
+from core.team.service import TEAM_PREFIX, TeamCoach
+from core.team.words import TEAM_HELP
 
 __all__ = ["COMMAND", "NOT_IN_CHANNEL", "SlackBot"]
 
@@ -87,6 +96,7 @@ class SlackBot:
         *,
         coach: Coach,
         accountability: Accountability,
+        team: TeamCoach,
         privacy: Privacy,
         messenger: SlackMessenger,
         people: SlackPeople,
@@ -97,6 +107,7 @@ class SlackBot:
         self.app = app
         self.coach = coach
         self.accountability = accountability
+        self.team = team
         self.privacy = privacy
         self.messenger = messenger
         self.people = people
@@ -157,10 +168,7 @@ class SlackBot:
             # "checkin <topic>" is a check-in on anything, in a thread like any session.
             await self._start_session(cmd, actor, team=team, channel=channel, tell=tell)
         elif cmd.name == "team":
-            await tell(
-                "Team coaching channels are not available yet. For now, each person can run "
-                f"their own `{self.command} plan` and share the plan here."
-            )
+            await self._team_command(cmd.rest, actor, team=team, channel=channel, tell=tell)
         elif cmd.name == "checkin":
             intents, _ = await self.accountability.checkin(actor, now=now)
             await self.messenger.send(intents)
@@ -197,6 +205,14 @@ class SlackBot:
         title = _METHOD_TITLES.get(cmd.name, cmd.name)
         who = "You" if channel.startswith("D") else f"<@{actor.user_id}>"
         root = f"{who} started a {title} session. I'll ask the questions in this thread."
+        place = await self._post_root(team, channel, root, tell=tell)
+        if place is not None:
+            await self._turn(actor, place, Start(method=cmd.name, topic=cmd.rest), None)
+
+    async def _post_root(
+        self, team: str, channel: str, root: str, *, tell: Callable[[str], Awaitable[None]]
+    ) -> Place | None:
+        """Post a session's root message; its thread is the session's place."""
         try:
             posted = await self.messenger.post_text(team, channel, root)
         except DeliveryRefused as exc:
@@ -204,9 +220,50 @@ class SlackBot:
                 await tell(NOT_IN_CHANNEL)
             else:
                 await tell(f"I can't post in this channel ({exc}). Nothing was started.")
-            return
-        place = Place(platform=PLATFORM, workspace=team, channel=posted.channel, thread=posted.ts)
-        await self._turn(actor, place, Start(method=cmd.name, topic=cmd.rest), None)
+            return None
+        return Place(platform=PLATFORM, workspace=team, channel=posted.channel, thread=posted.ts)
+
+    async def _team_command(
+        self,
+        text: str,
+        actor: Actor,
+        *,
+        team: str,
+        channel: str,
+        tell: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """``/breakthrough team …``: start a team plan, or act on the channel's plans.
+
+        Slack sends no ``thread_ts`` with a slash command, so the place is the channel
+        (a DM with the bot is the person's DM place, where no team plan can start).
+        """
+        where = Place(
+            platform=PLATFORM,
+            workspace=team,
+            channel=f"{DM_PREFIX}{actor.user_id}" if channel.startswith("D") else channel,
+        )
+        is_admin = await self.people.is_admin(team, actor.user_id)
+        reply = await self.team.command(actor, where, text, now=self.clock.now(), is_admin=is_admin)
+        if reply.start is not None:
+            method, topic = reply.start
+            title = _METHOD_TITLES.get(method, method)
+            about = f": “{escape(' '.join(topic.split()))}”" if topic.strip() else ""
+            root = (
+                f"<@{actor.user_id}> started a team {title} session{about}. It runs in this "
+                "thread, and everyone here can join in."
+            )
+            thread = await self._post_root(team, channel, root, tell=tell)
+            if thread is not None:
+                result = await self.team.start(
+                    actor, thread, method=method, topic=topic, now=self.clock.now()
+                )
+                await self.send(result.intents)
+        await self.send(reply.intents)
+        if reply.private == TEAM_HELP:  # its words are typed after the command here
+            how = f"Type these after `{self.command}`; in a plan's thread, just type them."
+            await tell(f"{how}\n{TEAM_HELP}")
+        elif reply.private:
+            await tell(reply.private)
 
     async def _session_command(
         self, name: str, actor: Actor, *, tell: Callable[[str], Awaitable[None]]
@@ -226,12 +283,21 @@ class SlackBot:
         session = sessions[0]
         place = _place_of(session)
         if name == "report" and session.status not in ("active", "paused"):
-            document = self.coach.report(session, to=place or DirectMessage(actor=actor))
+            # A team plan's thread is the team's: its report, with the facilitator's own
+            # reflection in it, goes to the person's DM instead.
+            team_plan = SessionState.from_json(session.state).context.get(TEAM)
+            to: Place | DirectMessage = (
+                place if place is not None and not team_plan else DirectMessage(actor=actor)
+            )
+            document = await self.team.report(actor, session, to=to)
             if document is None:
                 await tell("I can't rebuild that session's report any more.")
                 return
             await self.send([document])
-            await tell(f"I've posted the report of your {session.method} session.")
+            if isinstance(to, DirectMessage) or to.channel.startswith(DM_PREFIX):
+                await tell(f"I've sent you the report, “{document.title}”, in our DM.")
+            else:
+                await tell(f"I've posted the report of your {session.method} session.")
             return
         if place is None:
             await tell("That session isn't in Slack.")
@@ -282,8 +348,11 @@ class SlackBot:
             first, found = await asyncio.gather(
                 self._first_time(body), self.coach.find(owner=owner, place=place.key())
             )
-            if not first or found is None:
-                return  # a redelivery, someone else's session, or a thread that isn't ours
+            if not first:
+                return  # a redelivery
+            if found is None:
+                await self._team_message(team, user, place, text)
+                return
             actor = await self.people.actor(team, user)
             await self._turn(actor, place, Reply(text=text), found.record.id, found=found)
             return
@@ -307,6 +376,16 @@ class SlackBot:
         checkin = _place_of(session)
         assert checkin is not None
         await self._turn(actor, checkin, Reply(text=text), session.id)
+
+    async def _team_message(self, team: str, user: str, place: Place, text: str) -> None:
+        """A thread message that is no turn of the writer's own session: the team coach's,
+        when the thread is a team plan's; otherwise someone else's session, or a thread
+        that isn't ours, and left alone."""
+        if await self.team.teams.plan_at(place.key()) is None:
+            return  # checked first: no users.info call for every thread in the workspace
+        actor = await self.people.actor(team, user)
+        intents = await self.team.message(actor, place, text, now=self.clock.now())
+        await self.send(intents or [])
 
     async def _dm_checkin(self, owner: str, *, team: str, user: str) -> SessionRecord | None:
         """The person's newest open session living at the top of their DM (a check-in)."""
@@ -346,7 +425,18 @@ class SlackBot:
                 )
                 await self.messenger.send(intents)
                 continue
+            thread = _thread_of(body, actor.workspace)
+            if base.startswith(TEAM_PREFIX):  # Claim, Share, Reflect: anyone may press
+                intents = await self.team.press(
+                    actor, action_id=base, value=value, now=now, place=thread
+                )
+                await self.send(intents)
+                continue
             found, place = await self._session_of(body, action, actor)
+            if found is None and thread is not None:
+                # A team plan's question: the team coach says who may answer it.
+                found = await self._team_session(thread)
+                place = thread if found is not None else None
             if found is None or place is None:
                 await respond(
                     text="That question belongs to someone else's session, or it has ended. "
@@ -372,17 +462,21 @@ class SlackBot:
             if loaded is None or loaded.record.owner != actor.key():
                 return None, None
             return loaded, _place_of(loaded.record)
-        message = body.get("message") or {}
-        container = body.get("container") or {}
-        thread_ts = message.get("thread_ts") or container.get("thread_ts")
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        if not thread_ts or not channel:
+        thread = _thread_of(body, actor.workspace)
+        if thread is None:
             return None, None
-        thread = Place(
-            platform=PLATFORM, workspace=actor.workspace, channel=str(channel), thread=thread_ts
-        )
         found = await self.coach.find(owner=actor.key(), place=thread.key())
         return found, (thread if found else None)
+
+    async def _team_session(self, thread: Place) -> FoundSession | None:
+        """The team plan's session in ``thread`` while its dialogue runs."""
+        plan = await self.team.teams.plan_at(thread.key())
+        if plan is None:
+            return None
+        found = await self.coach.load(plan.session_id)
+        if found is None or found.record.status not in ("active", "paused"):
+            return None
+        return found
 
     # -- App Home ------------------------------------------------------------------------
 
@@ -451,6 +545,17 @@ class SlackBot:
 def _place_of(session: SessionRecord) -> Place | None:
     """The :class:`Place` a stored session lives in, if it is a Slack one."""
     return place_of(session, PLATFORM)
+
+
+def _thread_of(body: dict[str, Any], workspace: str) -> Place | None:
+    """The thread the pressed message is in, if it is in one."""
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    thread_ts = message.get("thread_ts") or container.get("thread_ts")
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    if not thread_ts or not channel:
+        return None
+    return Place(platform=PLATFORM, workspace=workspace, channel=str(channel), thread=thread_ts)
 
 
 def _action_value(action: dict[str, Any], suffix: str) -> str | None:

@@ -36,7 +36,8 @@ SUBCOMMANDS: Final[dict[str, str]] = {
     "plan": "PLAN: what you want, what needs to happen, your first step, dates",
     "seven-step": "seven-step problem solving, with a review after you've acted",
     "session": "a full coaching session with a review",
-    "team": "a team plan in this channel (coming soon)",
+    "team": "a team plan in this channel's thread: everyone adds steps, owners claim "
+    "and date them, a weekly digest",
     "checkin": "check in on your next open commitment",
     "status": "your sessions and what is scheduled",
     "report": "the report of your latest session",
@@ -152,7 +153,8 @@ def help_text(command: str = "/breakthrough", *, unknown: str | None = None) -> 
         lines.append("*Breakthrough* — coaching in your own words. Here's what I can do:")
     for name, description in SUBCOMMANDS.items():
         example = _EXAMPLES.get(name, name)
-        lines.append(f"`{command} {example}` — {description}")
+        more = f" (`{command} team help` for more)" if name == "team" else ""
+        lines.append(f"`{command} {example}` — {description}{more}")
     lines.append(
         "In a session's thread you can also type `status`, `pause`, `back`, `skip`, "
         "`stop` or `help`."

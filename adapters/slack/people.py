@@ -2,8 +2,10 @@
 
 A person's time zone is the one they set with ``/breakthrough settings tz …``; until they
 set one it is their Slack profile's (``users.info`` → ``tz``), so "tomorrow at 9" means
-their 9 without any setup. Profiles are cached for an hour per process: ``users.info``
-is rate limited (Tier 4) and a turn must not wait on it every time.
+their 9 without any setup. The same profile says whether they are a workspace admin or
+owner, which lets them list and end every team plan of the workspace. Profiles are cached
+for an hour per process: ``users.info`` is rate limited (Tier 4) and a turn must not wait
+on it every time (so a new admin waits up to an hour for ``team list``).
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ _SIZE: Final = 50_000
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """What Slack's profile tells us: a name to address the person by, and a zone."""
+    """What Slack's profile tells us: a name to address the person by, a zone, and
+    whether they administer the workspace (``is_admin`` or ``is_owner``)."""
 
     name: str
     tz: str | None
+    admin: bool = False
 
 
 class SlackPeople:
@@ -68,6 +72,10 @@ class SlackPeople:
             display_name=profile.name,
             tz=tz,
         )
+
+    async def is_admin(self, workspace: str, user: str) -> bool:
+        """Whether ``user`` is an admin or owner of ``workspace`` (from the cached profile)."""
+        return (await self.profile(workspace, user)).admin
 
     async def profile(self, workspace: str, user: str) -> Profile:
         """``users.info`` for ``user``, cached; a failed lookup gives a bare profile."""
@@ -100,7 +108,8 @@ class SlackPeople:
                 tz = None
         else:
             tz = None
-        return Profile(name=name, tz=tz)
+        admin = bool(info.get("is_admin") or info.get("is_owner"))
+        return Profile(name=name, tz=tz, admin=admin)
 
     def forget_choice(self, workspace: str, user: str) -> None:
         """Drop the cached chosen zone of one person (they changed their settings)."""

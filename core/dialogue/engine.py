@@ -852,6 +852,8 @@ class Engine:
         private = bool(state.context.get(PRIVATE_ONLY))
         if status == "done" and private:
             ctx.say(phrases.PRIVATE_DONE)
+        elif status == "done" and method.team and method.team.closing and state.context.get(TEAM):
+            ctx.say(method.team.closing)
         elif status == "done" and method.closing:
             ctx.say(method.closing)
         plan_steps = [] if private else self._plan_steps(ctx)

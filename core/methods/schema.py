@@ -246,6 +246,7 @@ class TeamSpec(_Strict):
 
     steps: list[str] = Field(min_length=1)
     intro: str = ""
+    closing: str = ""
 
 
 class MethodSpec(_Strict):

@@ -926,6 +926,8 @@ class TeamCoach:
             for s in placed
         ] or ["The steps are not ordered yet."]
         if actor.key() == plan.facilitator:
+            to = DirectMessage(actor=actor)  # their reflection is for their eyes only
+            document = replace(document, to=to)
             reflection = await self.coach.store.load_session(
                 _session_uuid(plan.session_id, "reflection")
             )

@@ -106,8 +106,10 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 __all__ = [
+    "ADMINISTRATOR",
     "DIRECT_MESSAGES",
     "GUILD_MESSAGES",
+    "MANAGE_GUILD",
     "MESSAGE_CONTENT",
     "Call",
     "Connection",
@@ -143,6 +145,7 @@ FLAG_EPHEMERAL, FLAG_LOADING = 1 << 6, 1 << 7
 CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, MODAL = 4, 5, 6, 7, 9
 
 _ALL_PERMISSIONS = str((1 << 51) - 1)
+ADMINISTRATOR, MANAGE_GUILD = 1 << 3, 1 << 5
 _EVERYONE_PERMISSIONS = "1071698660929"
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 _TEMPLATE_PARAM = re.compile(r"\{(\w+)\}")
@@ -365,6 +368,10 @@ class FakeDiscord:
         # Scriptable conditions.
         self.cannot_dm: set[int] = set()
         """User ids whose DMs answer 403 50007 (they closed DMs or blocked the bot)."""
+        self.permissions: dict[int, int] = {}
+        """User id -> the permissions Discord resolves for them in the guild's channels,
+        as their interactions carry them (``member.permissions``); default @everyone's.
+        ``fake.permissions[uid] = ADMINISTRATOR`` makes someone a server admin."""
 
         # Records.
         self.calls: list[Call] = []
@@ -1912,7 +1919,7 @@ class FakeDiscord:
             payload["guild_locale"] = "en-US"
             payload["member"] = {
                 **self._member(guild_id, user_id),
-                "permissions": _EVERYONE_PERMISSIONS,
+                "permissions": str(self.permissions.get(user_id, int(_EVERYONE_PERMISSIONS))),
             }
         else:
             payload["user"] = self.users[user_id]
@@ -1937,8 +1944,9 @@ class FakeDiscord:
 
         Option types come from the registered command when there is one (else str 3,
         int 4, bool 5, float 10); ``data.id`` is the registered command's id. Used in a
-        guild (default: "general") the interaction has ``member``; with ``dm=True`` it
-        has ``user`` and the DM channel. Returns the interaction payload (``d``).
+        guild (default: "general") the interaction has ``member`` (its ``permissions``
+        from :attr:`permissions`); with ``dm=True`` it has ``user`` and the DM channel.
+        Returns the interaction payload (``d``).
         """
         user_id = user or self.ann_id
         channel, guild = self._place(user_id, channel_id, guild_id, dm)

@@ -90,6 +90,19 @@ class DiscordRig:
             await self.fake.wait_messages(target, before + replies)
         await self.settle()
 
+    async def post(
+        self, channel_id: int | None, text: str, *, author: int | None = None, dm: bool = False
+    ) -> Json | None:
+        """Someone types ``text`` (in ``channel_id``, or their DM with ``dm=True``); return
+        once the bot has handled it, whether it answered or not."""
+        sent = await self.fake.message_create(channel_id, text, author=author, dm=dm)
+        if sent is not None:
+            message_id = int(sent["id"])
+            # on_message runs as a task of its own: wait until it has taken the message.
+            await self.fake.wait_for(lambda: message_id in self.service.bot._seen)
+        await self.settle()
+        return sent
+
     async def click(self, custom_id: str, **kwargs: Any) -> Json:
         payload = await self.fake.button_click(custom_id, **kwargs)
         await self.fake.wait_callback(payload)
@@ -97,11 +110,17 @@ class DiscordRig:
         return payload
 
     def thread_ids(self) -> list[int]:
-        """Threads the bot opened, oldest first."""
+        """Threads the bot opened (off a channel or off a message), oldest first."""
         return [
             int(c.response["id"])
-            for c in self.fake.calls_to("POST /channels/{channel_id}/threads")
-            if c.status < 300
+            for c in self.fake.calls
+            if c.method == "POST"
+            and c.route
+            in (
+                "/channels/{channel_id}/threads",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+            )
+            and c.status < 300
         ]
 
 

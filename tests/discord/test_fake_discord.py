@@ -23,7 +23,7 @@ import pytest
 from discord import app_commands
 from discord.http import Route
 
-from tests.discord.fake_discord import FakeDiscord, Session
+from tests.discord.fake_discord import ADMINISTRATOR, FakeDiscord, Session
 
 READY_WITHIN = 5.0
 
@@ -260,6 +260,22 @@ async def test_slash_command_reaches_the_tree_and_the_callback_is_recorded(
     [interaction] = bot.interactions
     assert isinstance(interaction.user, discord.Member) and interaction.user.id == fake.ann_id
     assert interaction.guild_id == fake.guild_id
+
+
+async def test_interactions_carry_each_member_s_scripted_permissions(fake: FakeDiscord) -> None:
+    bot = Bot()
+    breakthrough_group(bot)
+    fake.permissions[fake.bob_id] = ADMINISTRATOR
+    async with running(bot, fake):
+        for user in (fake.ann_id, fake.bob_id):
+            payload = await fake.slash_command(
+                subcommand="plan", options={"topic": "x", "minutes": 1}, user=user
+            )
+            await fake.wait_callback(payload)
+    ann, bob = bot.interactions
+    assert not ann.permissions.administrator and not ann.permissions.manage_guild
+    assert ann.permissions.send_messages  # @everyone's
+    assert bob.permissions.administrator and bob.user.id == fake.bob_id
 
 
 async def test_guild_commands_are_scoped_and_bad_ones_refused(fake: FakeDiscord) -> None:

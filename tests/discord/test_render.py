@@ -123,7 +123,16 @@ def test_custom_ids_of_other_bots_and_impossible_parts_are_refused() -> None:
     assert parse_custom_id("persistent_view:green") is None
     assert parse_custom_id("bt|explode||x|y") is None
     with pytest.raises(ValueError):
-        custom_id(ComponentId(kind="choose", action_id="a", value="x|y"))
+        custom_id(ComponentId(kind="choose", action_id="a", session="x|y"))
+
+
+@pytest.mark.parametrize("value", ["yes|" + "c" * 32 + ":team:12", "50%|25%7C", "%7C", "plain"])
+def test_a_choice_value_with_a_pipe_or_a_percent_comes_back_as_it_was(value: str) -> None:
+    """A team step's "share it" button carries ``yes|<commitment id>``."""
+    component = ComponentId(kind="choose", action_id="team:share", value=value)
+    text = custom_id(component)
+    assert len(text) <= CUSTOM_ID_LIMIT
+    assert parse_custom_id(text) == component
 
 
 @given(st.text(min_size=1, max_size=9000))

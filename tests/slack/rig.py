@@ -56,10 +56,16 @@ def signature_headers(
 
 def message_text(call: Call) -> str:
     """One posted message as neutral text: sections and hints, then ``n) label`` choices."""
+    return "\n".join(message_pieces(call))
+
+
+def message_pieces(call: Call) -> list[str]:
+    """One posted message as neutral text, a piece per section with the hints and
+    choices after it: roughly one piece per intent the message was rendered from."""
     blocks = call.args.get("blocks")
     if not blocks:
-        return unescape(str(call.args.get("text") or ""))
-    lines: list[str] = []
+        return [unescape(str(call.args.get("text") or ""))]
+    pieces: list[list[str]] = []
     step = 0
     for block in blocks:
         if block["type"] == "section":
@@ -68,17 +74,24 @@ def message_text(call: Call) -> str:
             if checklist is not None:  # a plan step: shown as the neutral "n. step (by date)"
                 step += 1
                 due = f" (by {checklist['due']})" if checklist["due"] else ""
-                text = f"{step}. {checklist['step']}{due}"
-            else:
-                step = 0
-            lines.append(text)
-        elif block["type"] == "context":
-            lines.extend(unescape(e["text"]) for e in block["elements"])
+                line = f"{step}. {checklist['step']}{due}"
+                if pieces:
+                    pieces[-1].append(line)  # in the piece of the plan's title
+                else:
+                    pieces.append([line])
+                continue
+            step = 0
+            pieces.append([text])
+            continue
+        if not pieces:
+            pieces.append([])
+        if block["type"] == "context":
+            pieces[-1].extend(unescape(e["text"]) for e in block["elements"])
         elif block["type"] == "actions":
             buttons = [e for e in block["elements"] if e["type"] == "button"]
             for n, button in enumerate(buttons, 1):
-                lines.append(f"{n}) {unescape(button['text']['text'])}")
-    return "\n".join(lines)
+                pieces[-1].append(f"{n}) {unescape(button['text']['text'])}")
+    return ["\n".join(piece) for piece in pieces if piece]
 
 
 def slack_encoded(text: str) -> str:

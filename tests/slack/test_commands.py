@@ -124,7 +124,7 @@ def test_help_lists_every_subcommand_with_its_command() -> None:
     text = help_text()
     for name in SUBCOMMANDS:
         assert re.search(rf"`/breakthrough {re.escape(name)}\b[^`]*` — ", text), name
-    assert "(coming soon)" in text.split("team", 1)[1].splitlines()[0]
+    assert "`/breakthrough team help`" in text.split("team", 1)[1].splitlines()[0]
     assert "I don't know" not in text
 
 

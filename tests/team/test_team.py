@@ -11,6 +11,7 @@ import pytest
 
 from bots.runtime import Runtime
 from bots.settings import Settings
+from core.dialogue.intents import DirectMessage
 from core.privacy import forget_action_id
 from core.store.team import FORMER_FACILITATOR, SqlTeamStore
 from core.team.words import parse_digest_schedule, parse_step_word, parse_team_command
@@ -189,3 +190,23 @@ async def test_a_date_given_after_the_step_was_given_back_is_not_kept(
     assert any("isn't yours any more" in line for line in late)
     assert not any(line.startswith("[thread] Cai will have") for line in late)
     assert await team.runtime.store.list_commitments(owner=team.actor(CAI).key()) == []
+
+
+async def test_the_facilitators_report_with_their_reflection_goes_only_to_their_dms(
+    team: CoreTeamDriver,
+) -> None:
+    await _plan_with_owners(team)
+    for answer in ("A slow start", "Ask sooner", "Listen more", "Show the list"):
+        await team.dm(ANN, answer)
+    teams = SqlTeamStore(team.runtime.store)
+    (plan,) = await teams.list_plans()
+    record = await team.runtime.store.load_session(plan.session_id)
+    assert record is not None and team.thread is not None
+    ann = team.actor(ANN)
+    document = await team.runtime.team.report(ann, record, to=team.thread)
+    assert document is not None and "Show the list" in document.markdown
+    assert document.to == DirectMessage(actor=ann)
+    # Anyone else asking for the team's report gets it without the reflection.
+    public = await team.runtime.team.report(team.actor(BOB), record, to=team.thread)
+    assert public is not None and "Show the list" not in public.markdown
+    assert "## Owners" in public.markdown

@@ -79,3 +79,62 @@ async def test_team_transcript_through_the_console(
         check_team_final(await team_final(runtime), transcript)
     finally:
         await runtime.close()
+
+
+# -- Discord (tests/transcripts/team_discord.py) ---------------------------------------------
+
+
+@pytest.mark.parametrize("content", [True, False], ids=["content", "mentions"])
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
+async def test_team_transcript_through_discord(
+    path: Path, content: bool, database: Database, tmp_path: Path
+) -> None:
+    """The real discord.py client on a fake Discord: the slash command, the public thread,
+    DMs, buttons and ephemeral replies, with each person's permissions and time zone; with
+    the message content intent, and without it (people mention the bot in the thread)."""
+    from tests.transcripts.team_discord import DiscordTeamDriver
+
+    transcript = load_team_transcript(path)
+    store = await database.open_store()
+    driver = await DiscordTeamDriver.open(
+        list(transcript.people),
+        database_url=database.url,
+        tmp_path=tmp_path,
+        clock=FakeClock(transcript.start),
+        store=store,
+        message_content=content,
+    )
+    try:
+        await run_team_transcript(transcript, driver)
+        check_team_final(await team_final(driver.rig.runtime), transcript)
+        assert driver.rig.service.bot.failures == 0
+    finally:
+        await driver.close()
+
+
+# -- Slack (tests/transcripts/team_slack.py) -------------------------------------------------
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
+async def test_team_transcript_through_slack(
+    path: Path, database: Database, tmp_path: Path
+) -> None:
+    """The real Bolt app over signed HTTP on a fake Slack: the slash command, the plan's
+    thread, DMs, buttons and ephemeral replies, with each person's profile (zone, admin)."""
+    from tests.transcripts.team_slack import SlackTeamDriver
+
+    transcript = load_team_transcript(path)
+    store = await database.open_store()
+    driver = await SlackTeamDriver.open(
+        list(transcript.people),
+        database_url=database.url,
+        tmp_path=tmp_path,
+        clock=FakeClock(transcript.start),
+        store=store,
+    )
+    try:
+        await run_team_transcript(transcript, driver)
+        check_team_final(await team_final(driver.rig.runtime), transcript)
+        assert driver.rig.service.bot.failures == 0
+    finally:
+        await driver.close()
