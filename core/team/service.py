@@ -333,28 +333,12 @@ class TeamCoach:
         lines = [f"{title}:"]
         for s in placed:
             lines.append(
-                f"{s.position + 1 if s.position is not None else 0}. "
-                + _line(s, commitments.get(s.commitment_id), tz=tz, now=now)
+                f"{_number(s)}. " + _line(s, commitments.get(s.commitment_id), tz=tz, now=now)
             )
         intents: list[Intent] = [Say(to=to, text="\n".join(lines))]
         free = [s for s in placed if s.owner is None]
         if free and plan.active:
-            shown = free[:_BOARD_BUTTONS]
-            more = ' For the rest, type "claim" and the number.' if len(free) > len(shown) else ""
-            intents.append(
-                Ask(
-                    to=to,
-                    prompt="Who will own each step? Press Claim on a step you'll take, or type "
-                    '"claim" and its number. You set its date yourself, privately, in your own '
-                    f"time zone.{more}",
-                    expects="choice",
-                    choices=tuple(
-                        Choice(value=s.id, label=f"Claim {_number(s)}: {_short(s.text)}")
-                        for s in shown
-                    ),
-                    action_id=ACTION_CLAIM,
-                )
-            )
+            intents.append(_claim_buttons(free, to=to))
         return intents
 
     async def board(
@@ -451,7 +435,7 @@ class TeamCoach:
                 )
             ]
         if word.action == "unclaim":
-            return await self._unclaim(actor, plan, step, now=now, to=thread)
+            return await self._unclaim(step, now=now, to=thread)
         if word.action == "done":
             return await self._mark_done(plan, step, now=now, to=thread)
         return await self._redate(plan, step, word.rest, now=now, to=thread)
@@ -492,9 +476,7 @@ class TeamCoach:
         )
         return [*said, *result.intents]
 
-    async def _unclaim(
-        self, actor: Actor, plan: TeamPlan, step: TeamStep, *, now: datetime, to: Place
-    ) -> list[Intent]:
+    async def _unclaim(self, step: TeamStep, *, now: datetime, to: Place) -> list[Intent]:
         if step.owner is None:
             return [Say(to=to, text=f"Step {_number(step)} has no owner to let go.")]
         await self.teams.release_step(step.id, now=now)
@@ -509,9 +491,7 @@ class TeamCoach:
                 text=f"Step {_number(step)} ({q(step.text)}) is free again: "
                 f"{step.owner_name}'s no longer.",
             ),
-            *self._board(
-                plan, [freed], {}, tz=await self._channel_tz(plan.channel), now=now, to=to
-            )[1:],
+            _claim_buttons([freed], to=to),
         ]
 
     async def _commitment(self, plan: TeamPlan, step: TeamStep) -> CommitmentRecord | None:
@@ -837,16 +817,6 @@ class TeamCoach:
             here = await self.teams.plan_at(where.key())
             if here is not None:
                 return [here]
-        own_thread = await self.teams.plan_at(
-            Place(
-                platform=where.platform,
-                workspace=where.workspace,
-                channel=where.channel,
-                thread=where.channel,
-            ).key()
-        )
-        if own_thread is not None:  # Discord: a thread is a channel of its own
-            return [own_thread]
         return await self.teams.list_plans(channel=channel_of(where).key())
 
     async def end(
@@ -1064,6 +1034,23 @@ def _digest_draft(row: TeamChannel, *, after: datetime) -> NudgeDraft:
         due_at=due,
         tz=row.tz,
         payload={"channel": row.channel},
+    )
+
+
+def _claim_buttons(free: Sequence[TeamStep], *, to: Place | DirectMessage) -> Ask:
+    """The Claim buttons of the steps nobody owns (as many as a message can carry)."""
+    shown = free[:_BOARD_BUTTONS]
+    more = ' For the rest, type "claim" and the number.' if len(free) > len(shown) else ""
+    return Ask(
+        to=to,
+        prompt="Who will own each step? Press Claim on a step you'll take, or type "
+        '"claim" and its number. You set its date yourself, privately, in your own '
+        f"time zone.{more}",
+        expects="choice",
+        choices=tuple(
+            Choice(value=s.id, label=f"Claim {_number(s)}: {_short(s.text)}") for s in shown
+        ),
+        action_id=ACTION_CLAIM,
     )
 
 
