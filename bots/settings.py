@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,30 @@ class Settings(BaseSettings):
     """Discord's REST base (``https://discord.com/api/v10``): a REST proxy, or tests."""
     discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
     """Discord's gateway address (``wss://gateway.discord.gg/``): a gateway proxy, or tests."""
+    discord_shard_count: int | None = Field(
+        default=None, ge=1, validation_alias="DISCORD_SHARD_COUNT"
+    )
+    """How many shards the bot has in all (discord.py's ``AutoShardedClient``); unset:
+    one process, and Discord's recommended count."""
+    discord_shard_ids: str | None = Field(default=None, validation_alias="DISCORD_SHARD_IDS")
+    """The shards this process runs, e.g. ``0-3`` or ``0,2``; needs DISCORD_SHARD_COUNT."""
+
+    environment: Literal["development", "production"] = "development"
+    """``production`` turns on JSON logs and makes ``doctor`` strict about the data key."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """``auto``: JSON in production or when standard error is not a terminal, else text."""
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """Port of ``/healthz``, ``/readyz`` and ``/metrics`` while a chat bot runs; 0: off."""
+    metrics_host: str = "0.0.0.0"
+    """Address the health and metrics server listens on."""
+    data_key: SecretStr | None = None
+    """Encrypts answers and reflections at rest (``breakthrough db new-key`` makes one)."""
+    old_data_keys: SecretStr | None = None
+    """Earlier data keys, comma-separated: still read, never written (key rotation)."""
+    retention_days: int | None = Field(default=None, ge=1)
+    """Delete finished sessions older than this many days; unset: keep them."""
+    shutdown_grace_seconds: float = Field(default=25.0, gt=0)
+    """On SIGTERM, how long in-flight turns and deliveries get to finish."""
 
     @property
     def db_url(self) -> str:
