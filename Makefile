@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.slack
 	$(BIN)/python -m bench.discord
 	$(BIN)/python -m bench.digest
+	$(BIN)/python -m bench.startup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
