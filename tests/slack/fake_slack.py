@@ -18,7 +18,8 @@ What it mimics (only as much as the bot needs, with Slack's real shapes and erro
   ``conversations.open``, ``conversations.info``, ``users.info``, ``views.publish``,
   ``views.open``/``views.update``/``views.push``, ``files.getUploadURLExternal``,
   ``files.completeUploadExternal``, ``apps.connections.open`` and ``oauth.v2.access``.
-  Anything else answers ``unknown_method`` (and is still recorded).
+  Anything else answers ``unknown_method`` (and is still recorded). A successful call with
+  a token carries the ``x-oauth-scopes`` header, as on Slack (``scopes``).
 * The upload URL handed out by ``files.getUploadURLExternal`` (``/upload/<file_id>``):
   slack_sdk POSTs the raw bytes there; the answer is ``text/plain`` ``OK - <length>``.
 * ``response_url`` endpoints (``/respond/<uuid>``): JSON POSTs recorded, answered ``ok``
@@ -67,6 +68,18 @@ _TEXT_ARGS = frozenset(
     }
 )
 _TS_BASE = 1_700_000_000
+# What an install from deploy/slack/manifest.yaml grants (Slack's order is its own).
+_BOT_SCOPES = (
+    "channels:history",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "im:history",
+    "im:write",
+    "mpim:history",
+    "users:read",
+)
 
 
 @dataclass
@@ -150,6 +163,8 @@ class FakeSlack:
         self.app_id = "A0001"
         self.app_token = "xapp-1-test"
         self.users: dict[str, dict[str, Any]] = dict(users or {})
+        self.scopes: list[str] = list(_BOT_SCOPES)
+        """The bot token's scopes, sent as ``x-oauth-scopes`` on every authed response."""
 
         # Scriptable conditions.
         self.not_in_channel: set[str] = set()
@@ -455,6 +470,11 @@ class FakeSlack:
                 call.response = {"ok": False, "error": "unknown_method"}
             else:
                 call.response = handler(call)
+            if token is not None and call.response.get("ok"):
+                app_level = method == "apps.connections.open"
+                headers["x-oauth-scopes"] = (
+                    "connections:write" if app_level else ",".join(self.scopes)
+                )
         return web.json_response(call.response, status=call.status, headers=headers)
 
     async def _read_args(self, request: web.Request) -> tuple[dict[str, Any], str | None]:
