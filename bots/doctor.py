@@ -14,7 +14,6 @@ turns a settings :class:`~pydantic.ValidationError` into plain words for every c
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import sys
@@ -36,6 +35,7 @@ from bots.db_schema import (
     reach,
     schema_status,
 )
+from bots.logs import parse_log_level
 from bots.settings import Settings
 from core.language import UnknownTimeZone, zone
 from core.store.engine import is_memory_database
@@ -259,11 +259,10 @@ def _check_settings(settings: Settings, report: Report) -> None:
             )
     else:
         report.ok("settings", "read from the environment (no .env file in this folder)")
-    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
-        report.fail(
-            "settings",
-            f"BREAKTHROUGH_LOG_LEVEL is {settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR",
-        )
+    try:
+        parse_log_level(settings.log_level)
+    except ValueError as exc:  # its message names the variable and the levels there are
+        report.fail("settings", str(exc))
 
 
 def _check_time_zone(settings: Settings, report: Report) -> None:
