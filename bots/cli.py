@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="print the report of your last session (or of SESSION)")
     report.add_argument("session", nargs="?", help="a session id or its first characters")
 
+    sub.add_parser("export", help="write everything stored about you to a JSON and a Markdown file")
+    forget = sub.add_parser("forget", help="delete everything stored about you, after you confirm")
+    forget.add_argument("--yes", action="store_true", help="do not ask; delete at once")
+
     sub.add_parser("commitments", help="list your commitments and their due dates")
 
     slack = sub.add_parser(
@@ -287,6 +291,18 @@ async def _cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.close()
 
 
+async def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bots import privacy_cmd
+
+    return await privacy_cmd.export(settings, _me(args, settings))
+
+
+async def _cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
+    from bots import privacy_cmd
+
+    return await privacy_cmd.forget(args, settings, _me(args, settings))
+
+
 async def _cmd_partner(args: argparse.Namespace, settings: Settings) -> int:
     runtime = await Runtime.open(settings, clock=SystemClock())
     try:
@@ -474,6 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "nudges": _cmd_nudges,
             "settings": _cmd_settings,
             "partner": _cmd_partner,
+            "export": _cmd_export,
+            "forget": _cmd_forget,
             "dispatch": _cmd_dispatch,
             "slack": _cmd_slack,
             "discord": _cmd_discord,

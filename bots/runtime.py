@@ -21,6 +21,7 @@ from core.schedule.pacing import Pacer, pacer_for
 from core.store.nudges import SqlNudgeStore
 from core.store.privacy import SqlPersonData
 from core.store.repository import SqlStore
+from core.store.retention import DailyRetention, SqlRetention
 from core.store.team import SqlTeamStore
 from core.team.service import TeamCoach
 
@@ -104,6 +105,7 @@ class Runtime:
             clock=self.clock,
             on_delivered=on_delivered,
             pacing=pacing,
+            upkeep=DailyRetention(SqlRetention(self.store), days=self.settings.retention_days),
         )
 
     async def close(self) -> None:

@@ -28,6 +28,8 @@ _LABELS: Final = {
     "commitments": "commitments",
     "followups": "scheduled follow-ups",
     "nudges": "nudges (sent and pending)",
+    "team_plans": "team plans you facilitated",
+    "team_steps": "team steps you added or owned",
 }
 
 
@@ -83,8 +85,9 @@ class Privacy:
             Ask(
                 to=DirectMessage(actor=actor),
                 prompt="This deletes everything Breakthrough keeps about you: your sessions "
-                "and answers, commitments, scheduled nudges, partner links and settings. "
-                "It cannot be undone. Delete it all?",
+                "with every answer and breakthrough moment, commitments, nudges (those still "
+                "to come too), partner links, settings and profile. Team plans keep their "
+                "steps, without your name. It cannot be undone. Delete it all?",
                 expects="choice",
                 choices=(
                     Choice(value="yes", label="Yes, delete everything"),
@@ -106,10 +109,56 @@ class Privacy:
 
 
 def _forgotten(counts: dict[str, int]) -> str:
-    lines = [f"• {n} {_LABELS.get(table, table)}" for table, n in counts.items() if n]
-    if not lines:
+    """The receipt: what went, in the person's terms (not table names), then the team's."""
+    n = counts.get
+    lines: list[str] = []
+    if n("sessions"):
+        inside = [
+            _count(n("answers", 0), "answer"),
+            _count(n("moments", 0), "breakthrough moment"),
+        ]
+        inside = [part for part in inside if not part.startswith("0 ")]
+        lines.append(
+            _count(n("sessions", 0), "coaching session")
+            + (f", with {' and '.join(inside)}" if inside else "")
+        )
+    if n("commitments"):
+        lines.append(_count(n("commitments", 0), "commitment"))
+    if n("followups"):
+        lines.append(_count(n("followups", 0), "scheduled follow-up"))
+    if n("nudges"):
+        pending = n("nudges_pending", 0)
+        lines.append(
+            _count(n("nudges", 0), "nudge")
+            + (f", including {pending} still to come" if pending else "")
+        )
+    if n("partners"):
+        lines.append(_count(n("partners", 0), "accountability partner link"))
+    if n("preferences"):
+        lines.append("your nudge settings")
+    if n("people"):
+        lines.append("your name and time zone")
+    team: list[str] = []
+    if n("team steps made unowned"):
+        owned = _count(n("team steps made unowned", 0), "step")
+        team.append(f"{owned} you owned, now unclaimed for someone else to take on")
+    if n("team steps made anonymous"):
+        added = _count(n("team steps made anonymous", 0), "step")
+        team.append(f"{added} you added, now without your name")
+    if n("team plans handed to the team"):
+        led = _count(n("team plans handed to the team", 0), "team plan")
+        team.append(f"{led} you facilitated, now the team's, without your name")
+    if not lines and not team:
         return "There was nothing stored about you, and nothing is now."
-    return "Deleted everything about you:\n" + "\n".join(lines)
+    text = "Deleted everything about you" + "".join(f"\n• {line}" for line in lines)
+    text = text.replace("you\n", "you:\n", 1) if lines else text + "."
+    if team:
+        text += "\nTeam plans keep their steps:\n" + "\n".join(f"• {line}" for line in team)
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _markdown(tables: dict[str, list[dict[str, Any]]], *, now: datetime) -> str:
@@ -124,7 +173,21 @@ def _markdown(tables: dict[str, list[dict[str, Any]]], *, now: datetime) -> str:
         answers = state.get("answers", {}) if isinstance(state, dict) else {}
         for step, answer in answers.items():
             out.append(f"- **{step}**: {_answer_text(answer)}")
-    for table in ("commitments", "followups", "nudges", "preferences", "partners"):
+        moments = state.get("moments", []) if isinstance(state, dict) else []
+        for moment in moments if isinstance(moments, list) else []:
+            if isinstance(moment, dict):
+                quote, reflection = moment.get("quote"), moment.get("reflection")
+                line = f"- Breakthrough moment ({moment.get('type')}): {quote}"
+                out.append(line + (f" — {reflection}" if reflection else ""))
+    for table in (
+        "commitments",
+        "followups",
+        "nudges",
+        "preferences",
+        "partners",
+        "team_plans",
+        "team_steps",
+    ):
         rows = tables.get(table, [])
         out += ["", f"## {_LABELS[table].capitalize()} ({len(rows)})"]
         for row in rows:

@@ -620,9 +620,10 @@ class Accountability:
             if link.status == "accepted"
             else f"{name} declined being your accountability partner."
         )
-        await self._notify(
-            owner, f"partner-{link.status}:{owner}:{now.isoformat()}", {"text": news}, now=now
-        )
+        # The key names the partner too: the notice quotes their name, so forgetting them
+        # must find it (core.store.privacy deletes nudges whose key names a person).
+        key = f"partner-{link.status}:{owner}:{actor.key()}:{now.isoformat()}"
+        await self._notify(owner, key, {"text": news}, now=now)
         if link.status == "accepted":
             return [
                 Say(

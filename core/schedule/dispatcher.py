@@ -29,7 +29,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -112,7 +112,10 @@ class Dispatcher:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         pacing: Callable[[str], Pacer] | None = pacer_for,
         on_delivered: Callable[[Delivery], None] | None = None,
+        upkeep: Callable[[datetime], Awaitable[object]] | None = None,
     ) -> None:
+        """``upkeep`` runs on every tick after the sweep, on this dispatcher's clock; it
+        decides itself how often to do anything (retention runs once a day)."""
         self.nudges = nudges
         self.accountability = accountability
         self.messenger = messenger
@@ -123,6 +126,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.stats = DispatchStats()
         self.on_delivered = on_delivered
+        self.upkeep = upkeep
         self._pacing = pacing
         self._pacers: dict[str, Pacer] = {}
         self._slots = asyncio.Semaphore(concurrency)
@@ -166,6 +170,8 @@ class Dispatcher:
         async with self._tick_lock:
             self.stats.ticks += 1
             await self.accountability.sweep(self.clock.now())
+            if self.upkeep is not None:
+                await self.upkeep(self.clock.now())
             handled = 0
             while True:
                 now = self.clock.now()

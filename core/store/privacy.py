@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.store.errors import ReadFailed, WriteFailed
+from core.store.errors import ReadFailed
 from core.store.models import (
     commitments,
     followups,
@@ -90,17 +90,48 @@ class SqlPersonData:
         return out
 
     async def erase(self, key: str) -> dict[str, int]:
-        """Delete every row about ``key`` in one transaction; return counts per table."""
+        """Delete every row about ``key`` in one transaction; return what went, counted.
+
+        The counts are by table, plus ``answers`` and ``moments`` (inside the sessions),
+        ``nudges_pending`` (of ``nudges``: those that were still to come) and the team
+        counts of :func:`~core.store.team.release_person`, so the person can be told.
+        """
+        # A turn of theirs still in the group-commit queue is committed first, or it
+        # would land after the erase and leave a session of theirs behind.
+        await self._store.flush()
         counts: dict[str, int] = {}
-        try:
-            async with self._store.connection() as conn, conn.begin():
-                # Team plans first: the team keeps its plan and steps, without this person.
-                counts.update(await release_person(conn, key))
-                # Children first, so each count is what was really that person's, not
-                # what a cascade took along unseen.
-                for table in reversed(PERSON_TABLES):
-                    result = await conn.execute(delete(table).where(_mine(table, key)))
-                    counts[table.name] = result.rowcount or 0
-        except SQLAlchemyError as exc:
-            raise WriteFailed(f"not erased: {exc.__class__.__name__}: {exc}") from exc
+        async with self._store.transaction() as conn:
+            # Team plans first: the team keeps its plan and steps, without this person.
+            counts.update(await release_person(conn, key))
+            states = await conn.execute(select(sessions.c.state).where(_mine(sessions, key)))
+            for (state,) in states:
+                answered, moments = _inside(state)
+                counts["answers"] = counts.get("answers", 0) + answered
+                counts["moments"] = counts.get("moments", 0) + moments
+            pending = await conn.execute(
+                select(func.count())
+                .select_from(nudges)
+                .where(_mine(nudges, key), nudges.c.status.in_(("pending", "claimed")))
+            )
+            counts["nudges_pending"] = pending.scalar_one()
+            # Children first, so each count is what was really that person's, not
+            # what a cascade took along unseen.
+            for table in reversed(PERSON_TABLES):
+                result = await conn.execute(delete(table).where(_mine(table, key)))
+                counts[table.name] = result.rowcount or 0
         return counts
+
+
+def _inside(state: Any) -> tuple[int, int]:
+    """How many questions a session's state holds answers to, and breakthrough moments.
+
+    Read leniently: this only counts for the person's receipt, and must not stop an
+    erase because some old session's state has another shape.
+    """
+    if not isinstance(state, dict):
+        return 0, 0
+    answers, moments = state.get("answers"), state.get("moments")
+    return (
+        len(answers) if isinstance(answers, dict) else 0,
+        len(moments) if isinstance(moments, list) else 0,
+    )

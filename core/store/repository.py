@@ -141,6 +141,8 @@ class _Write:
     followups: list[_Params] | None = None
     person: _Params | None = None
     delete_session_id: str | None = None
+    barrier: bool = False
+    """Writes nothing: its future resolves once every write queued before it is done."""
 
 
 class SqlStore:
@@ -182,6 +184,7 @@ class SqlStore:
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         self._closed = False
+        self._committing = False
         self._writes = 0
         self._failed = 0
         self._batches = 0
@@ -364,6 +367,18 @@ class SqlStore:
         """
         await self._submit(_Write(future=self._new_future(), delete_session_id=session_id))
 
+    async def flush(self) -> None:
+        """Return once every write queued before this call is committed (or has failed).
+
+        For a write outside the queue that must come after them: forgetting a person
+        erases their rows in a transaction of its own, and a turn of theirs still queued
+        would otherwise commit after the erase and leave their session behind.
+        """
+        if not self._pending and not self._committing:
+            return
+        with contextlib.suppress(WriteFailed):  # those writes' callers are told, not us
+            await self._submit(_Write(future=self._new_future(), barrier=True))
+
     async def close(self) -> None:
         """Commit every queued write, stop the writer, and release connections.
 
@@ -408,7 +423,11 @@ class SqlStore:
                     continue
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                await self._commit_batch(batch)
+                self._committing = True
+                try:
+                    await self._commit_batch(batch)
+                finally:
+                    self._committing = False
         finally:
             # Reached with writes left only if this task was cancelled or broke: fail
             # them, so no caller waits for a commit that will never come.
@@ -450,24 +469,30 @@ class SqlStore:
             for write in batch:
                 self._fail(write, _write_failed(exc))
             return
-        self._batches += 1
-        self._largest_batch = max(self._largest_batch, len(batch))
+        writes = sum(not write.barrier for write in batch)
+        if writes:
+            self._batches += 1
+            self._largest_batch = max(self._largest_batch, writes)
         for write in batch:
             self._succeed(write)
 
     def _succeed(self, write: _Write) -> None:
-        self._writes += 1
+        if not write.barrier:
+            self._writes += 1
         if not write.future.done():
             write.future.set_result(None)
 
     def _fail(self, write: _Write, error: WriteFailed) -> None:
-        self._failed += 1
+        if not write.barrier:
+            self._failed += 1
         if not write.future.done():
             write.future.set_exception(error)
 
     async def _apply(self, batch: list[_Write]) -> None:
         """Apply ``batch`` in one transaction, as if each write ran in queue order."""
         statements = self._statements
+        if all(write.barrier for write in batch):
+            return
         async with self._connection() as conn, conn.begin():
             merged = _Merged()
             for write in batch:

@@ -56,7 +56,7 @@ async def test_forget_asks_first_then_deletes_every_row_of_the_person(db_rig: Sl
     await rig.click(question, button(question, "Yes, delete everything"))
     said = message_text(rig.roots(f"D{ANN}")[-1])
     assert said.startswith("Deleted everything about you:")
-    assert "2 coaching sessions" in said and "1 commitments" in said
+    assert "2 coaching sessions" in said and "• 1 commitment\n" in said
 
     async with rig.runtime.store.connection() as conn:
         for table in PERSON_TABLES:

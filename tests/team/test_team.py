@@ -74,7 +74,7 @@ async def test_forgetting_an_owner_makes_their_steps_unowned_and_keeps_the_plan(
     bob = team.actor(BOB)
     told = await team.runtime.privacy.forget(bob, action_id=forget_action_id(bob), value="yes")
     words = " ".join(getattr(i, "text", "") for i in told)
-    assert "1 team steps made unowned" in words
+    assert "1 step you owned, now unclaimed" in words
     assert await _steps(team) == [
         ("Fix the login bug", "Ann", "test:w1:cai"),
         ("A landing page", "", None),  # Bob's name is gone from the step he added
