@@ -9,18 +9,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from adapters.console.app import PLATFORM, WORKSPACE, ConsoleApp, console_actor
 from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import ConsoleRenderer
 from adapters.console.team import TEAM_ROOM_HELP, ConsoleTeamRoom
+from bots.logs import configure_logging
 from bots.runtime import Runtime, methods_for
 from bots.settings import Settings
+from bots.shutdown import EXIT_CUT_SHORT, Shutdown, drain
 from core.dialogue.engine import report_input
 from core.dialogue.model import Actor
 from core.dialogue.state import SessionState
@@ -31,9 +37,14 @@ from core.report import render_report
 from core.schedule.accountability import describe_nudge
 from core.schedule.compose import partner_action_id
 from core.schedule.timer import ScaledClock
-from core.store.errors import StoreError
+from core.store.errors import DataKeyError, StoreError
 from core.store.repository import SqlStore
+from core.store.sealed import parse_keys
 from core.team.words import parse_team_command
+from core.telemetry import NO_TELEMETRY, Telemetry
+
+if TYPE_CHECKING:
+    from bots.observability import Observability
 
 __all__ = ["main"]
 
@@ -109,6 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     slack.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+
+    sub.add_parser(
+        "doctor", help="check the configuration, database and platform tokens; say what to fix"
+    )
+
+    db = sub.add_parser("db", help="database upkeep: migrations, data keys, retention")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    dbsub.add_parser("upgrade", help="migrate the database to this release's schema")
+    dbsub.add_parser("current", help="show the database's schema revision")
+    dbsub.add_parser("new-key", help="print a new random BREAKTHROUGH_DATA_KEY")
+    dbsub.add_parser(
+        "rotate-key", help="re-encrypt stored answers with the current BREAKTHROUGH_DATA_KEY"
+    )
+    prune = dbsub.add_parser(
+        "prune", help="delete finished sessions older than BREAKTHROUGH_RETENTION_DAYS"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
 
     discord = sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
     dsub = discord.add_subparsers(dest="discord_command", metavar="ACTION")
@@ -201,7 +229,17 @@ def _cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _with_store(settings: Settings) -> SqlStore:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return await SqlStore.open(settings.db_url)
+    keyring = parse_keys(settings.data_key, settings.old_data_keys)
+    return await SqlStore.open(settings.db_url, keyring=keyring)
+
+
+def _end_on_sigterm() -> None:
+    """SIGTERM ends a terminal session as Ctrl-C does: the session was saved at its last
+    turn, and the caller's ``finally`` stops the dispatcher (deliveries under way finish,
+    claims are released); :func:`main` then says so."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 async def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
@@ -228,6 +266,7 @@ async def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     )
     messenger = ConsoleMessenger(ConsoleRenderer(settings.files_dir), sys.stdout, me=me)
     dispatcher = runtime.dispatcher(messenger, on_delivered=app.note_delivery)
+    _end_on_sigterm()
     await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
     try:
         return await app.run(args.method, " ".join(args.topic or []))
@@ -254,6 +293,7 @@ async def _cmd_console_team(args: argparse.Namespace, settings: Settings) -> int
         stdout=sys.stdout,
     )
     dispatcher = runtime.dispatcher(room)
+    _end_on_sigterm()
     await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
     try:
         return await room.run(command.method, command.arg)
@@ -337,24 +377,65 @@ async def _cmd_partner(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.close()
 
 
+def _observability(settings: Settings) -> Observability | None:
+    """The health and metrics server of a long-running bot; ``None`` when its port is 0."""
+    if not settings.metrics_port:
+        return None
+    from bots.observability import Observability  # prometheus_client loads only for bots
+
+    return Observability(host=settings.metrics_host, port=settings.metrics_port)
+
+
+def _telemetry(observability: Observability | None) -> Telemetry:
+    return observability.metrics if observability is not None else NO_TELEMETRY
+
+
+async def _serve(observability: Observability | None, runtime: Runtime) -> bool:
+    """Start ``/healthz``, ``/readyz`` and ``/metrics``; ``False`` (said why) if it cannot."""
+    if observability is None:
+        return True
+    from bots.observability import MetricsServerError
+
+    try:
+        await observability.start(runtime)
+    except MetricsServerError as exc:
+        print(exc.strerror, file=sys.stderr)
+        return False
+    return True
+
+
 async def _cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    """Deliver nudges to this terminal: a headless worker, and the restart test's subject."""
+    """Deliver nudges to this terminal: a headless worker, and the restart test's subject.
+
+    SIGTERM and Ctrl-C stop it as they stop a chat bot (:mod:`bots.shutdown`).
+    """
     clock = _clock(args)
-    runtime = await Runtime.open(settings, clock=clock)
+    observability = None if args.once else _observability(settings)
+    runtime = await Runtime.open(settings, clock=clock, telemetry=_telemetry(observability))
     messenger = ConsoleMessenger(ConsoleRenderer(settings.files_dir), sys.stdout, me=None)
     dispatcher = runtime.dispatcher(messenger)
+    shutdown = Shutdown(settings.shutdown_grace_seconds)
+    shutdown.on_request(runtime.health.shutting_down)
+    finished = True
     try:
         if args.once:
             handled = await dispatcher.tick()
             print(f"Delivered {dispatcher.stats.sent} nudges ({handled} handled).", file=sys.stderr)
             return 0
+        if not await _serve(observability, runtime):
+            return 2
+        shutdown.install()
         await dispatcher.start(poll_seconds=settings.poll_seconds, speed=args.clock_speed)
         print("Delivering nudges; press Ctrl-C to stop.", file=sys.stderr, flush=True)
-        await asyncio.Event().wait()
-        return 0
+        await shutdown.requested.wait()
     finally:
-        await dispatcher.stop()
+        runtime.health.shutting_down()
+        finished = await drain(None, dispatcher, None if args.once else shutdown)
+        shutdown.remove()
+        if observability is not None:
+            await observability.close()
         await runtime.close()
+    return 0 if finished else EXIT_CUT_SHORT
 
 
 async def _cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
@@ -419,19 +500,26 @@ async def _cmd_commitments(args: argparse.Namespace, settings: Settings) -> int:
 async def _cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     from bots.slack import run_slack  # Bolt and aiohttp load only for Slack
 
-    runtime = await Runtime.open(settings, clock=SystemClock())
+    observability = _observability(settings)
+    runtime = await Runtime.open(settings, clock=SystemClock(), telemetry=_telemetry(observability))
     try:
+        if not await _serve(observability, runtime):
+            return 2
         return await run_slack(settings, runtime, host=args.host, port=args.port)
     finally:
+        if observability is not None:
+            await observability.close()
         await runtime.close()
 
 
 async def _cmd_discord(args: argparse.Namespace, settings: Settings) -> int:
     from bots.discord import DiscordConfig, DiscordConfigError, run_discord, sync_commands
 
-    runtime = await Runtime.open(settings, clock=SystemClock())
+    syncing = getattr(args, "discord_command", None) == "sync-commands"
+    observability = None if syncing else _observability(settings)
+    runtime = await Runtime.open(settings, clock=SystemClock(), telemetry=_telemetry(observability))
     try:
-        if getattr(args, "discord_command", None) == "sync-commands":
+        if syncing:
             config = DiscordConfig.from_settings(settings)
             try:
                 config.check()
@@ -439,9 +527,33 @@ async def _cmd_discord(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"Discord is not configured: {exc}")
                 return 2
             return await sync_commands(config, runtime, guild=args.guild)
+        if not await _serve(observability, runtime):
+            return 2
         return await run_discord(settings, runtime)
     finally:
+        if observability is not None:
+            await observability.close()
         await runtime.close()
+
+
+async def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bots.doctor import run_doctor
+
+    return await run_doctor(settings)
+
+
+async def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.db_command in ("upgrade", "current"):
+        from bots import db_schema
+
+        return await db_schema.run(args, settings)
+    if args.db_command in ("new-key", "rotate-key"):
+        from bots import db_keys
+
+        return await db_keys.run(args, settings)
+    from bots import db_prune
+
+    return await db_prune.run(args, settings)
 
 
 async def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
@@ -475,11 +587,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breakthrough`` console script."""
     args = _parser().parse_args(argv)
     try:
-        settings = _settings(args)
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
-        zone(settings.tz)
+        try:
+            settings = _settings(args)
+        except ValidationError as exc:
+            from bots.doctor import explain_settings_error
+
+            print(explain_settings_error(exc), file=sys.stderr)
+            return 2
+        try:
+            configure_logging(settings)
+        except ValueError as exc:  # a level that is not one
+            print(exc, file=sys.stderr)
+            return 2
+        if args.command != "doctor":  # the doctor reports a bad zone among its checks
+            zone(settings.tz)
         if args.command == "methods":
             return _cmd_methods(args, settings)
         runner = {
@@ -495,6 +616,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "dispatch": _cmd_dispatch,
             "slack": _cmd_slack,
             "discord": _cmd_discord,
+            "doctor": _cmd_doctor,
+            "db": _cmd_db,
             None: _cmd_default,
         }[args.command]
         return asyncio.run(runner(args, settings))
@@ -504,12 +627,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnknownTimeZone as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except DataKeyError as exc:  # a data key missing or wrong: the message says which
+        print(str(exc), file=sys.stderr)
+        return 2
     except StoreError as exc:
         print(f"Database problem: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nStopped. Your session is saved where you left it.", file=sys.stderr)
         return 130
+    except asyncio.CancelledError:  # SIGTERM in a terminal session (_end_on_sigterm)
+        print("\nStopped. Your session is saved where you left it.", file=sys.stderr)
+        return 0
 
 
 if __name__ == "__main__":
