@@ -13,6 +13,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from core.telemetry import NO_TELEMETRY, Telemetry
+
 __all__ = ["TrackedTasks"]
 
 
@@ -25,6 +27,8 @@ class TrackedTasks:
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures = 0
         """How many tracked tasks raised (tests assert none did)."""
+        self.telemetry: Telemetry = NO_TELEMETRY
+        """Told of each failure (``platform_error`` with ``what="handler"``)."""
 
     def track(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Run ``work`` in a task, tracked until done (see :meth:`idle`)."""
@@ -37,6 +41,7 @@ class TrackedTasks:
             await work
         except Exception:
             self.failures += 1
+            self.telemetry.platform_error(platform=self._platform.lower(), what="handler")
             self._log.exception("handling a %s %s failed", self._platform, what)
 
     async def idle(self) -> None:

@@ -141,6 +141,7 @@ class DiscordService:
             clock=runtime.clock,
             tz_default=runtime.settings.tz,
             answer_button=not config.message_content,
+            telemetry=runtime.telemetry,
         )
         bot = DiscordBot(
             client,
@@ -153,6 +154,7 @@ class DiscordService:
             content_intent=config.message_content,
         )
         messenger.fallback = bot.fallback_place
+        bot.tasks.telemetry = runtime.telemetry
         dispatcher = runtime.dispatcher(messenger)
         client.dispatcher = dispatcher
         client.poll_seconds = runtime.settings.poll_seconds
@@ -178,6 +180,17 @@ class DiscordService:
 
     async def _connect(self) -> None:
         await self.client.connect(reconnect=True)
+
+    async def connected(self) -> bool:
+        """Whether the gateway connection is up (it may drop and resume at any time)."""
+        client: discord.Client = self.client
+        if not client.is_ready() or client.is_closed():
+            return False
+        if isinstance(client, discord.AutoShardedClient):  # every shard this process runs
+            shards = client.shards.values()
+            return bool(shards) and not any(shard.is_closed() for shard in shards)
+        ws = client.ws
+        return ws is not None and ws.open
 
     async def wait_closed(self) -> None:
         """Until the gateway connection ends for good."""
@@ -221,6 +234,7 @@ def _subcommands(synced: list[Any]) -> list[Any]:
 async def run_discord(settings: Settings, runtime: Runtime) -> int:
     """Run until SIGINT or SIGTERM; the exit code of ``breakthrough discord``."""
     config = DiscordConfig.from_settings(settings)
+    runtime.health.expect_platform("discord")
     try:
         service = DiscordService.build(runtime, config)
     except DiscordConfigError as exc:
@@ -243,11 +257,13 @@ async def run_discord(settings: Settings, runtime: Runtime) -> int:
                 "Intents), or unset DISCORD_MESSAGE_CONTENT."
             )
             return 2
+        runtime.health.platform_connected(service.connected)
         print("Breakthrough is connected to Discord. Press Ctrl-C to stop.", flush=True)
         closed = asyncio.create_task(service.wait_closed())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
     finally:
+        runtime.health.shutting_down()  # also when the connection ended by itself
         await service.close()
     return 0

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bots.health import Health, database_probe
 from bots.settings import Settings
 from core.dialogue.coach import Coach
 from core.methods.loader import MethodLibrary
@@ -24,6 +25,7 @@ from core.store.repository import SqlStore
 from core.store.retention import DailyRetention, SqlRetention
 from core.store.team import SqlTeamStore
 from core.team.service import TeamCoach
+from core.telemetry import NO_TELEMETRY, Telemetry
 
 __all__ = ["Runtime", "methods_for"]
 
@@ -46,6 +48,9 @@ class Runtime:
     accountability: Accountability
     team: TeamCoach
     privacy: Privacy
+    telemetry: Telemetry = NO_TELEMETRY
+    health: Health
+    """Readiness (``/readyz``): the services report their platform and shutdown here."""
 
     @classmethod
     async def open(
@@ -55,18 +60,25 @@ class Runtime:
         clock: Clock,
         methods: MethodLibrary | None = None,
         store: SqlStore | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> Runtime:
         """Open (and migrate) the database and wire the services on it.
 
         ``store``, when given, is used instead of opening ``settings.db_url`` (tests pass
         one on a PostgreSQL schema of their own); the runtime then closes it.
+        ``telemetry`` is told about turns and nudges (a bot's Prometheus metrics).
         """
         if store is None:
             if not settings.database_url:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
             store = await SqlStore.open(settings.db_url)
         nudges = SqlNudgeStore(store)
-        coach = Coach(store=store, methods=methods or methods_for(settings), default_tz=settings.tz)
+        coach = Coach(
+            store=store,
+            methods=methods or methods_for(settings),
+            default_tz=settings.tz,
+            telemetry=telemetry,
+        )
         accountability = Accountability(
             store=store,
             nudges=nudges,
@@ -84,6 +96,8 @@ class Runtime:
             accountability=accountability,
             team=team,
             privacy=Privacy(SqlPersonData(store)),
+            telemetry=telemetry,
+            health=Health(database=database_probe(store)),
         )
 
     def dispatcher(
@@ -105,6 +119,7 @@ class Runtime:
             clock=self.clock,
             on_delivered=on_delivered,
             pacing=pacing,
+            telemetry=self.telemetry,
             upkeep=DailyRetention(SqlRetention(self.store), days=self.settings.retention_days),
         )
 

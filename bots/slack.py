@@ -160,7 +160,11 @@ class SlackService:
         if pacer is None:
             pacer = pacer_for("slack") if config.pacing else Pacer.disabled()
         messenger = SlackMessenger(
-            clients, pacer=pacer, clock=runtime.clock, tz_default=runtime.settings.tz
+            clients,
+            pacer=pacer,
+            clock=runtime.clock,
+            tz_default=runtime.settings.tz,
+            telemetry=runtime.telemetry,
         )
 
         async def chosen_tz(owner: str) -> str | None:
@@ -178,6 +182,7 @@ class SlackService:
             events=SqlEventLog(runtime.store),
             clock=runtime.clock,
         )
+        bot.tasks.telemetry = runtime.telemetry
         if config.oauth:
 
             def forget(workspace: str) -> None:
@@ -225,6 +230,12 @@ class SlackService:
         bound = self._runner.addresses[0] if self._runner.addresses else (host, port)
         return f"http://{bound[0]}:{bound[1]}/slack/events"
 
+    async def connected(self) -> bool:
+        """Whether Slack can reach us: Socket Mode's socket is up, or HTTP is listening."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
+
     @property
     def port(self) -> int:
         """The HTTP port actually bound (``port=0`` picks a free one)."""
@@ -245,6 +256,7 @@ class SlackService:
 async def run_slack(settings: Settings, runtime: Runtime, *, host: str, port: int) -> int:
     """Run until SIGINT or SIGTERM; the exit code of ``breakthrough slack``."""
     config = SlackConfig.from_settings(settings)
+    runtime.health.expect_platform("slack")
     try:
         service = await SlackService.build(runtime, config)
     except SlackConfigError as exc:
@@ -256,8 +268,10 @@ async def run_slack(settings: Settings, runtime: Runtime, *, host: str, port: in
         loop.add_signal_handler(sig, stop.set)
     try:
         where = await service.serve(host=host, port=port)
+        runtime.health.platform_connected(service.connected)
         print(f"Breakthrough is listening on {where}. Press Ctrl-C to stop.", flush=True)
         await stop.wait()
     finally:
+        runtime.health.shutting_down()
         await service.close()
     return 0

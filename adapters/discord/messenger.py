@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Final
 
+import aiohttp
 import discord
 
 from adapters.discord.render import Attachment, Button, DiscordMessage, render
@@ -32,6 +33,7 @@ from core.dialogue.model import Actor, Place
 from core.errors import DeliveryDeferred, DeliveryRefused
 from core.ports import Clock
 from core.schedule.accountability import DM_CHANNEL_PREFIX
+from core.telemetry import NO_TELEMETRY, Telemetry
 
 __all__ = ["CANNOT_DM", "NO_MENTIONS", "DiscordMessenger", "FallbackFinder"]
 
@@ -68,8 +70,10 @@ class DiscordMessenger:
         answer_button: bool = False,
         fallback: FallbackFinder | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.client = client
+        self.telemetry = telemetry
         self.clock = clock
         self.tz_default = tz_default
         self.answer_button = answer_button
@@ -126,6 +130,7 @@ class DiscordMessenger:
                     allowed_mentions=NO_MENTIONS,
                 )
             except discord.RateLimited as limited:
+                self.telemetry.platform_error(platform="discord", what="rate_limited")
                 if not wait:
                     raise DeliveryDeferred(limited.retry_after) from limited
                 _log.warning(
@@ -133,13 +138,17 @@ class DiscordMessenger:
                     extra={"retry_after": limited.retry_after},
                 )
                 await self._sleep(limited.retry_after)
-            except discord.Forbidden as exc:
-                raise DeliveryRefused(f"Discord refused ({exc.code}): {exc.text}") from exc
-            except discord.NotFound as exc:
+            except (discord.Forbidden, discord.NotFound) as exc:
+                self.telemetry.platform_error(platform="discord", what="refused")
                 raise DeliveryRefused(f"Discord refused ({exc.code}): {exc.text}") from exc
             except discord.HTTPException as exc:
                 if exc.code in MISSING_ACCESS:
+                    self.telemetry.platform_error(platform="discord", what="refused")
                     raise DeliveryRefused(f"Discord refused ({exc.code}): {exc.text}") from exc
+                self.telemetry.platform_error(platform="discord", what="api_error")
+                raise
+            except (aiohttp.ClientError, OSError):
+                self.telemetry.platform_error(platform="discord", what="network")
                 raise
 
     async def _channel(self, message: DiscordMessage) -> discord.abc.Messageable:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,6 +34,7 @@ from core.errors import DeliveryDeferred, DeliveryRefused
 from core.ports import Clock
 from core.schedule.accountability import DM_CHANNEL_PREFIX
 from core.schedule.pacing import Pacer
+from core.telemetry import NO_TELEMETRY, Telemetry
 
 __all__ = [
     "DM_PREFIX",
@@ -112,8 +114,10 @@ class SlackMessenger:
         tz_default: str = "UTC",
         max_wait: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.clients = clients
+        self.telemetry = telemetry
         self.pacer = pacer
         self.clock = clock
         self.tz_default = tz_default
@@ -206,6 +210,7 @@ class SlackMessenger:
                 status = exc.response.status_code
                 error = str(exc.response.get("error") or "")
                 if status == 429 or error == "ratelimited":
+                    self.telemetry.platform_error(platform="slack", what="rate_limited")
                     retry_after = _retry_after(exc)
                     self.pacer.hold(channel, retry_after)
                     if waited + retry_after > wait:
@@ -216,7 +221,12 @@ class SlackMessenger:
                     waited += retry_after
                     continue  # ``acquire`` waits out the hold
                 if error in PERMANENT_ERRORS:
+                    self.telemetry.platform_error(platform="slack", what="refused")
                     raise DeliveryRefused(f"Slack refused: {error}") from exc
+                self.telemetry.platform_error(platform="slack", what="api_error")
+                raise
+            except (aiohttp.ClientError, OSError):
+                self.telemetry.platform_error(platform="slack", what="network")
                 raise
 
     # -- destinations --------------------------------------------------------------------

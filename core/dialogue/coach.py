@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from core.language import UnknownTimeZone
 from core.methods.loader import MethodError, MethodLibrary
 from core.ports import CommitmentRecord, FollowUpRecord, SessionRecord, Store
 from core.report.markdown import render_report, report_filename
+from core.telemetry import NO_TELEMETRY, Telemetry
 
 __all__ = [
     "TEAM_SESSION",
@@ -125,6 +127,17 @@ class TeamTurns(Protocol):
 _REMEMBERED_SAVES = 10_000
 
 
+@dataclass(slots=True)
+class _TurnNote:
+    """What a turn turned out to be, for telemetry: filled in as :meth:`Coach.handle` runs.
+
+    ``method`` is set only from a method that exists, never from what someone typed.
+    """
+
+    method: str = "none"
+    outcome: str = "no_session"
+
+
 class TurnListener(Protocol):
     """Told after a turn that made or changed commitments or follow-ups is committed.
 
@@ -149,8 +162,10 @@ class Coach:
         methods: MethodLibrary,
         default_tz: str = "UTC",
         listener: TurnListener | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
+        self.telemetry = telemetry
         self.methods = methods
         self.engine = Engine(methods)
         self.default_tz = default_tz
@@ -206,9 +221,24 @@ class Coach:
         the turn reading its session again; without it the session is found by
         ``inbound.session_id``, else by the person and place.
         """
+        note = _TurnNote()
+        started = time.perf_counter()
+        try:
+            return await self._turn(inbound, found, note)
+        except BaseException as exc:
+            note.outcome = "error" if isinstance(exc, Exception) else "cancelled"
+            raise
+        finally:
+            self.telemetry.turn(
+                method=note.method, outcome=note.outcome, seconds=time.perf_counter() - started
+            )
+
+    async def _turn(
+        self, inbound: Inbound, found: FoundSession | None, note: _TurnNote
+    ) -> TurnResult:
         event = inbound.event
         if isinstance(event, Start):
-            return await self._start(inbound, event)
+            return await self._start(inbound, event, note)
         if found is None and inbound.session_id is None:
             found = await self.find(owner=inbound.actor.key(), place=inbound.place.key())
             if found is None:
@@ -224,6 +254,7 @@ class Coach:
             if record is None:
                 return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=NO_SESSION)])
             state = SessionState.from_json(record.state)
+            note.method = state.method
             team = self.team if state.context.get(TEAM) else None
             if team is None:
                 if record.owner != inbound.actor.key():
@@ -235,10 +266,12 @@ class Coach:
             else:
                 verdict = await team.before_turn(inbound, state)
                 if verdict.event is None:
+                    note.outcome = "refused"
                     return TurnResult(session_id=session_id, intents=verdict.refusal)
                 turn = self.engine.handle(state, verdict.event, now=inbound.at)
                 intents = await self._save(turn)
                 intents = await team.after_turn(inbound, turn, intents, verdict)
+            note.outcome = "ok"
         return TurnResult(session_id=session_id, intents=intents, finished=state.finished)
 
     def report(self, record: SessionRecord, *, to: Destination) -> Document | None:
@@ -261,10 +294,11 @@ class Coach:
             markdown=render_report(method, data),
         )
 
-    async def _start(self, inbound: Inbound, event: Start) -> TurnResult:
+    async def _start(self, inbound: Inbound, event: Start, note: _TurnNote) -> TurnResult:
         try:
             self.methods.get(event.method)
         except MethodError as exc:
+            note.outcome = "rejected"
             return TurnResult(
                 session_id=None, intents=[Say(to=inbound.place, text=str(exc.problems[0].message))]
             )
@@ -281,7 +315,7 @@ class Coach:
                     at=inbound.at,
                     session_id=session_id,
                 )
-                return await self.handle(again)
+                return await self._turn(again, None, note)
         tz = inbound.actor.tz or self.default_tz
         try:
             turn = self.engine.start(
@@ -293,9 +327,12 @@ class Coach:
                 tz=tz,
             )
         except UnknownTimeZone as exc:
+            note.outcome = "rejected"
             return TurnResult(session_id=None, intents=[Say(to=inbound.place, text=str(exc))])
+        note.method = event.method
         async with self._lock(session_id):
             intents = await self._save(turn)
+        note.outcome = "ok"
         return TurnResult(session_id=session_id, intents=intents, finished=turn.state.finished)
 
     async def _save(self, turn: Turn) -> list[Intent]:

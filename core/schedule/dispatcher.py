@@ -41,6 +41,7 @@ from core.schedule.model import NudgeOutcome, NudgeRecord
 from core.schedule.pacing import Pacer, pacer_for
 from core.schedule.ports import NudgeStore
 from core.schedule.timer import WakeTimer
+from core.telemetry import NO_TELEMETRY, Telemetry
 
 __all__ = ["DispatchStats", "Dispatcher", "worker_name"]
 
@@ -113,6 +114,7 @@ class Dispatcher:
         pacing: Callable[[str], Pacer] | None = pacer_for,
         on_delivered: Callable[[Delivery], None] | None = None,
         upkeep: Callable[[datetime], Awaitable[object]] | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         """``upkeep`` runs on every tick after the sweep, on this dispatcher's clock; it
         decides itself how often to do anything (retention runs once a day)."""
@@ -126,6 +128,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.stats = DispatchStats()
         self.on_delivered = on_delivered
+        self.telemetry = telemetry
         self.upkeep = upkeep
         self._pacing = pacing
         self._pacers: dict[str, Pacer] = {}
@@ -210,6 +213,8 @@ class Dispatcher:
                 )
             except DeliveryRefused as exc:
                 self.stats.failed += 1
+                self.telemetry.nudge_failed(kind=nudge.kind, reason="refused")
+                # Our own words with the platform's error code (no one's message).
                 _log.warning("nudge %s refused by the platform: %s", nudge.kind, exc)
                 return NudgeOutcome(key=nudge.key, status="failed", error=str(exc))
             except Exception as exc:  # any other failure: retry with backoff
@@ -217,6 +222,8 @@ class Dispatcher:
         outcome = delivery.outcome
         if outcome.status == "sent":
             self.stats.sent += 1
+            lag = (self.clock.now() - nudge.due_at).total_seconds()
+            self.telemetry.nudge_sent(kind=nudge.kind, lag_seconds=lag)
             if self.on_delivered is not None:
                 self.on_delivered(delivery)
         elif outcome.status == "skipped":
@@ -228,14 +235,22 @@ class Dispatcher:
     def _after_error(
         self, key: str, kind: str, attempts: int, exc: Exception, now: datetime
     ) -> NudgeOutcome:
+        # The row keeps the message (its owner may see it); the log gets the type only: a
+        # driver's message can quote the values it was given (PostgreSQL's "Failing row
+        # contains (...)"), and those may be someone's words.
         error = f"{exc.__class__.__name__}: {exc}"
         if attempts >= self.max_attempts:
             self.stats.failed += 1
-            _log.error("nudge %s failed after %d attempts (%s)", kind, attempts, error)
+            self.telemetry.nudge_failed(kind=kind, reason="gave_up")
+            _log.error(
+                "nudge %s failed after %d attempts (%s)", kind, attempts, exc.__class__.__name__
+            )
             return NudgeOutcome(key=key, status="failed", error=error)
         self.stats.retried += 1
         backoff = timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
-        _log.warning("nudge %s attempt %d failed (%s); retrying", kind, attempts, error)
+        _log.warning(
+            "nudge %s attempt %d failed (%s); retrying", kind, attempts, exc.__class__.__name__
+        )
         return NudgeOutcome(key=key, status="retry", retry_at=now + backoff, error=error)
 
     async def _send(self, intents: list[Intent]) -> None:

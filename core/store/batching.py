@@ -119,7 +119,13 @@ class ReadBatcher(Generic[K, R]):
                         future.set_exception(ReadFailed(f"{self._name}: cancelled"))
             raise
         except Exception as exc:
-            _log.warning("%s: a batched read of %d keys failed: %s", self._name, len(batch), exc)
+            # The type only: a driver's message can quote the values it was given.
+            _log.warning(
+                "%s: a batched read of %d keys failed (%s)",
+                self._name,
+                len(batch),
+                exc.__class__.__name__,
+            )
             for waiters in batch.values():
                 for future in waiters:
                     if not future.done():

@@ -6,6 +6,10 @@ before it returns, and survives a process crash; the last commits can be lost on
 machine itself loses power), ``foreign_keys=ON`` (SQLite ignores ``ON DELETE CASCADE``
 otherwise) and a ``busy_timeout`` so a second process waits for the write lock instead of
 failing at once. PostgreSQL (asyncpg) needs nothing special.
+
+Both engines hide SQL parameters (``hide_parameters=True``): they are people's answers and
+reflections, and SQLAlchemy would otherwise put them into every error message and every
+line of its SQL echo, and so into the logs.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def make_engine(url: str | URL, *, connect_args: dict[str, Any] | None = None) -
             connect_args=args,
             pool_size=_POOL_SIZE,
             max_overflow=_MAX_OVERFLOW,
+            hide_parameters=True,
             # No pool_pre_ping: it costs a round trip per checkout on the turn path. A
             # connection found dead raises once and the pool is invalidated and refilled.
         )
@@ -89,7 +94,9 @@ def _make_sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
     if is_memory_database(url):
         # One connection shared by everyone, or each checkout would see its own empty
         # database. The store serialises access to it (see SqlStore).
-        engine = create_async_engine(url, connect_args=connect_args, poolclass=StaticPool)
+        engine = create_async_engine(
+            url, connect_args=connect_args, poolclass=StaticPool, hide_parameters=True
+        )
     else:
         database = url.database or ""
         if not database.startswith("file:"):
@@ -99,6 +106,7 @@ def _make_sqlite_engine(url: URL, connect_args: dict[str, Any]) -> AsyncEngine:
             connect_args=connect_args,
             pool_size=_POOL_SIZE,
             max_overflow=_MAX_OVERFLOW,
+            hide_parameters=True,
         )
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     return engine

@@ -318,6 +318,15 @@ class SqlNudgeStore:
             counts[row.status] = row.n
         return counts
 
+    async def count_due(self, now: datetime) -> int:
+        """How many nudges are due by ``now`` and not sent yet (pending, or claimed and
+        being delivered): the backlog the metrics show. Two range counts of the
+        ``(status, due_at)`` index, cheap enough for every scrape."""
+        _require_aware("now", now)
+        c = nudges.c
+        stmt = select(func.count()).where(c.status.in_(("pending", "claimed")), c.due_at <= now)
+        return int((await self._read(stmt))[0][0])
+
     async def silent_sessions(
         self, *, before: datetime, exclude_methods: Sequence[str], limit: int
     ) -> list[SessionRecord]:

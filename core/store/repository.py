@@ -463,7 +463,9 @@ class SqlStore:
                     await self._commit_batch(batch[:middle], retry=True)
                     await self._commit_batch(batch[middle:], retry=True)
                     return
-                _log.warning("a write was refused: %s", exc)
+                # The type only: the driver's message can quote the row (PostgreSQL's
+                # "Failing row contains (...)"), which holds someone's words.
+                _log.warning("a write was refused (%s)", _error_name(exc))
             else:
                 _log.error("a group commit of %d writes failed", len(batch), exc_info=exc)
             for write in batch:
@@ -683,6 +685,13 @@ def _is_data_error(exc: BaseException) -> bool:
     # A StatementError that is not a DBAPIError was raised while binding parameters
     # (a naive datetime, a state that is not JSON-serialisable): a bad value, too.
     return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+
+
+def _error_name(exc: BaseException) -> str:
+    """The exception's type and the driver's SQLSTATE, which say what went wrong without
+    quoting any value (``IntegrityError, SQLSTATE 23505``)."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return f"{exc.__class__.__name__}, SQLSTATE {state}" if state else exc.__class__.__name__
 
 
 def _write_failed(exc: Exception) -> WriteFailed:

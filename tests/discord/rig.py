@@ -16,6 +16,7 @@ from bots.discord import DiscordConfig, DiscordService
 from bots.runtime import Runtime
 from bots.settings import Settings
 from core.store.repository import SqlStore
+from core.telemetry import NO_TELEMETRY, Telemetry
 from core.testing import FakeClock
 from tests.discord.fake_discord import FakeDiscord, Json
 
@@ -40,11 +41,12 @@ class DiscordRig:
         clock: FakeClock,
         store: SqlStore | None = None,
         message_content: bool = True,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> DiscordRig:
         patch = contextlib.ExitStack()
         patch.enter_context(fake.patch_discord_py())
         settings = Settings(database_url=database_url, data_dir=tmp_path, tz="Europe/London")
-        runtime = await Runtime.open(settings, clock=clock, store=store)
+        runtime = await Runtime.open(settings, clock=clock, store=store, telemetry=telemetry)
         config = DiscordConfig(
             token=fake.token,
             message_content=message_content,

@@ -19,7 +19,12 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
     }
-    env.update(BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"), BREAKTHROUGH_TZ="UTC", **extra)
+    env.update(
+        BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
+        BREAKTHROUGH_TZ="UTC",
+        BREAKTHROUGH_METRICS_PORT="0",  # tests run side by side: no fixed port
+        **extra,
+    )
     return env
 
 

@@ -31,6 +31,7 @@ def _env(tmp_path: Path, url: str) -> dict[str, str]:
     env["BREAKTHROUGH_DATA_DIR"] = str(tmp_path / "data")
     env["BREAKTHROUGH_TZ"] = "Europe/London"
     env["BREAKTHROUGH_DATABASE_URL"] = url
+    env["BREAKTHROUGH_METRICS_PORT"] = "0"  # tests run side by side: no fixed port
     return env
 
 

@@ -28,6 +28,7 @@ from bots.runtime import Runtime
 from bots.settings import Settings
 from bots.slack import SlackConfig, SlackService
 from core.store.repository import SqlStore
+from core.telemetry import NO_TELEMETRY, Telemetry
 from core.testing import FakeClock
 from tests.slack.fake_slack import Call, FakeSlack
 
@@ -141,6 +142,7 @@ class SlackRig:
         clock: FakeClock,
         store: SqlStore | None = None,
         fake: FakeSlack | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
         **config: Any,
     ) -> SlackRig:
         owns_fake = fake is None
@@ -148,7 +150,7 @@ class SlackRig:
             fake = FakeSlack(team_id=TEAM, users=USERS)
             await fake.start()
         settings = Settings(database_url=database_url, data_dir=tmp_path, tz="Europe/London")
-        runtime = await Runtime.open(settings, clock=clock, store=store)
+        runtime = await Runtime.open(settings, clock=clock, store=store, telemetry=telemetry)
         options: dict[str, Any] = {
             "bot_token": BOT_TOKEN,
             "signing_secret": SIGNING_SECRET,

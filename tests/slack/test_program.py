@@ -27,6 +27,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
         BREAKTHROUGH_TZ="Europe/London",
+        BREAKTHROUGH_METRICS_PORT="0",  # tests run side by side: no fixed port
         **extra,
     )
     return env
