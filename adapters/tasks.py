@@ -48,3 +48,17 @@ class TrackedTasks:
         """Wait until every piece of work tracked so far (and any it started) is done."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def pending(self) -> int:
+        """How many pieces of accepted work are not finished yet."""
+        return len(self._tasks)
+
+    async def cancel(self) -> int:
+        """Cut every unfinished piece of work short (a shutdown whose grace ran out);
+        return how many there were. A turn cut before its commit is rolled back whole."""
+        cut = list(self._tasks)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
+        return len(cut)

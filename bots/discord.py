@@ -5,15 +5,27 @@ point ``api_url`` and ``gateway_url`` at a local fake of Discord), so what the t
 is what ships. Start-up follows discord.py's ``advanced_startup`` example: dependencies
 are passed in, the nudge dispatcher starts in ``setup_hook``, and the lifetime is one
 ``async with``.
+
+Sharding (:mod:`bots.shards`): with ``DISCORD_SHARD_COUNT`` the client is discord.py's
+``AutoShardedClient`` running ``DISCORD_SHARD_IDS`` (default: every shard) in this
+process, so replicas can split the gateway by shard range over one PostgreSQL. Without
+it, one plain ``Client`` connection serves every server, as Discord asks of bots in
+fewer than 2,500 servers. Nudges are not tied to shards: whichever replica claims one
+sends it over REST, and a DM needs no gateway connection to the person's server.
+
+On SIGTERM (:mod:`bots.shutdown`) the gateway stays connected while the turns already
+taken finish (their follow-ups need the client's HTTP session, which ``Client.close``
+closes): meanwhile a new command or button is answered "restarting, try again", and a
+message in a session thread is left for the next start's read-back (see
+:meth:`~adapters.discord.app.DiscordBot.reconcile`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import discord
 import yarl
@@ -24,6 +36,8 @@ from adapters.discord.app import DiscordBot
 from adapters.discord.messenger import NO_MENTIONS, DiscordMessenger
 from bots.runtime import Runtime
 from bots.settings import Settings
+from bots.shards import ShardError, Shards, parse_shards
+from bots.shutdown import EXIT_CUT_SHORT, Shutdown, drain
 from core.schedule.dispatcher import Dispatcher
 
 __all__ = [
@@ -36,6 +50,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+_SHARDING_REQUIRED: Final = 4011
+"""The gateway's close code for a bot in too many servers for one connection."""
 
 MAX_RATELIMIT_WAIT = 30.0
 """A rate limit longer than this raises ``discord.RateLimited`` instead of sleeping: a
@@ -54,6 +71,9 @@ class DiscordConfig:
     message_content: bool = False
     api_url: str | None = None
     gateway_url: str | None = None
+    shard_count: int | None = None
+    shard_ids: str | None = None
+    """As written in ``DISCORD_SHARD_IDS`` (``0-3``, ``0,2``); :attr:`shards` reads it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordConfig:
@@ -63,7 +83,17 @@ class DiscordConfig:
             message_content=settings.discord_message_content,
             api_url=settings.discord_api_url,
             gateway_url=settings.discord_gateway_url,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
         )
+
+    @property
+    def shards(self) -> Shards:
+        """The shards this process runs (raises :class:`DiscordConfigError` if unusable)."""
+        try:
+            return parse_shards(self.shard_count, self.shard_ids)
+        except ShardError as exc:
+            raise DiscordConfigError(str(exc)) from None
 
     def check(self) -> None:
         """Raise :class:`DiscordConfigError` naming what is missing."""
@@ -71,6 +101,7 @@ class DiscordConfig:
             raise DiscordConfigError(
                 "Set DISCORD_TOKEN (Developer Portal → your application → Bot → Reset Token)."
             )
+        _ = self.shards
 
 
 def point_discord_py_at(*, api_url: str | None, gateway_url: str | None) -> None:
@@ -96,8 +127,8 @@ def intents_for(config: DiscordConfig) -> discord.Intents:
     return intents
 
 
-class _Client(discord.Client):
-    """A ``discord.Client`` that starts the nudge dispatcher once it is logged in."""
+class _StartsNudges:
+    """Starts the nudge dispatcher once the client is logged in (``setup_hook``)."""
 
     dispatcher: Dispatcher | None = None
     poll_seconds: float = 30.0
@@ -107,13 +138,21 @@ class _Client(discord.Client):
             await self.dispatcher.start(poll_seconds=self.poll_seconds)
 
 
+class _Client(_StartsNudges, discord.Client):
+    """One gateway connection for every server (no shard settings)."""
+
+
+class _ShardedClient(_StartsNudges, discord.AutoShardedClient):
+    """The shards of ``DISCORD_SHARD_IDS`` (of ``DISCORD_SHARD_COUNT``), one connection each."""
+
+
 @dataclass(slots=True, kw_only=True)
 class DiscordService:
     """The discord.py client, our listeners on it, and the dispatcher sending nudges."""
 
     runtime: Runtime
     config: DiscordConfig
-    client: _Client
+    client: _Client | _ShardedClient
     bot: DiscordBot
     messenger: DiscordMessenger
     dispatcher: Dispatcher
@@ -130,12 +169,20 @@ class DiscordService:
         """
         config.check()
         point_discord_py_at(api_url=config.api_url, gateway_url=config.gateway_url)
-        client = _Client(
-            intents=intents_for(config),
-            allowed_mentions=NO_MENTIONS,
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
-            guild_ready_timeout=guild_ready_timeout,
-        )
+        options: dict[str, Any] = {
+            "intents": intents_for(config),
+            "allowed_mentions": NO_MENTIONS,
+            "max_ratelimit_timeout": MAX_RATELIMIT_WAIT,
+            "guild_ready_timeout": guild_ready_timeout,
+        }
+        shards = config.shards
+        client: _Client | _ShardedClient
+        if shards.sharded:
+            if shards.ids is not None:
+                options["shard_ids"] = list(shards.ids)
+            client = _ShardedClient(shard_count=shards.count, **options)
+        else:
+            client = _Client(**options)
         messenger = DiscordMessenger(
             client,
             clock=runtime.clock,
@@ -197,16 +244,21 @@ class DiscordService:
         if self._task is not None:
             await self._task
 
-    async def close(self) -> None:
-        """Stop the gateway, finish what was taken, stop nudges."""
+    async def close(self, shutdown: Shutdown | None = None) -> bool:
+        """Take no new work, finish what was taken and the nudges under way, disconnect.
+
+        With ``shutdown`` the wait is bounded by its grace (or a second signal), and
+        what is left then is cut short; returns whether nothing was.
+        """
+        self.bot.stopping = True
+        finished = await drain(self.bot.tasks, self.dispatcher, shutdown)
         await self.client.close()
         if self._task is not None:
             try:
                 await self._task
             except Exception as exc:  # already reported by discord.py
                 _log.info("the Discord connection ended: %s", exc.__class__.__name__)
-        await self.bot.idle()
-        await self.dispatcher.stop()
+        return finished
 
 
 async def sync_commands(config: DiscordConfig, runtime: Runtime, *, guild: int | None) -> int:
@@ -240,10 +292,10 @@ async def run_discord(settings: Settings, runtime: Runtime) -> int:
     except DiscordConfigError as exc:
         print(f"Discord is not configured: {exc}")
         return 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    shutdown = Shutdown(settings.shutdown_grace_seconds)
+    shutdown.on_request(runtime.health.shutting_down)
+    shutdown.install()
+    finished = False
     try:
         try:
             await service.start()
@@ -257,13 +309,22 @@ async def run_discord(settings: Settings, runtime: Runtime) -> int:
                 "Intents), or unset DISCORD_MESSAGE_CONTENT."
             )
             return 2
+        except discord.ConnectionClosed as exc:
+            if exc.code != _SHARDING_REQUIRED:
+                raise
+            print(
+                "Discord says this bot is in too many servers for one connection: set "
+                "DISCORD_SHARD_COUNT (about one shard per 1,000 servers)."
+            )
+            return 2
         runtime.health.platform_connected(service.connected)
         print("Breakthrough is connected to Discord. Press Ctrl-C to stop.", flush=True)
         closed = asyncio.create_task(service.wait_closed())
-        stopping = asyncio.create_task(stop.wait())
+        stopping = asyncio.create_task(shutdown.requested.wait())
         await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
     finally:
         runtime.health.shutting_down()  # also when the connection ended by itself
-        await service.close()
-    return 0
+        finished = await service.close(shutdown)
+        shutdown.remove()
+    return 0 if finished else EXIT_CUT_SHORT

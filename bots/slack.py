@@ -8,21 +8,29 @@ point ``api_url`` at a local fake of Slack), so what the tests run is what ships
   interactivity, which several replicas behind a load balancer can share;
 * with ``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``: OAuth install in many workspaces
   (``GET /slack/install``), tokens in the bot's database.
+
+On SIGTERM (:mod:`bots.shutdown`) it stops taking requests first: HTTP closes its
+listening socket (Slack retries an event elsewhere; a load balancer moves on), Socket
+Mode stops acknowledging envelopes, lets the acknowledgements under way go out and
+disconnects (Slack sends what was not acknowledged to another connection). Then the
+turns already acknowledged finish and the nudge dispatcher stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import signal
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackBot
@@ -36,6 +44,7 @@ from adapters.slack.messenger import SlackMessenger
 from adapters.slack.people import SlackPeople
 from bots.runtime import Runtime
 from bots.settings import Settings
+from bots.shutdown import EXIT_CUT_SHORT, Shutdown, drain
 from core.schedule.dispatcher import Dispatcher
 from core.schedule.pacing import Pacer, pacer_for
 from core.store.events import SqlEventLog
@@ -43,6 +52,9 @@ from core.store.events import SqlEventLog
 __all__ = ["SlackConfig", "SlackConfigError", "SlackService", "run_slack"]
 
 _log = logging.getLogger(__name__)
+
+_ACK_WAIT: Final = 3.0
+"""Seconds Slack waits for an acknowledgement: the most a request under way needs."""
 
 
 class SlackConfigError(ValueError):
@@ -107,6 +119,42 @@ class SlackConfig:
             )
 
 
+class _SocketMode(AsyncSocketModeHandler):
+    """Socket Mode that can stop acknowledging envelopes before it disconnects.
+
+    slack_sdk handles each envelope in a task of its own that ``close`` does not wait
+    for: closing at once could drop the acknowledgement of an envelope whose turn has
+    already started, and Slack would then send it again (to another replica).
+    """
+
+    def __init__(self, app: AsyncApp, app_token: str, *, web_client: AsyncWebClient) -> None:
+        super().__init__(app, app_token, web_client=web_client)
+        self._refusing = False
+        self._handling = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        if self._refusing:
+            return  # not acknowledged: Slack sends it again, to a connection that stays
+        self._handling += 1
+        self._idle.clear()
+        try:
+            await super().handle(client, req)
+        finally:
+            self._handling -= 1
+            if not self._handling:
+                self._idle.set()
+
+    async def close_gracefully(self) -> None:
+        """Acknowledge nothing more, let the acknowledgements under way go, disconnect."""
+        self._refusing = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_ACK_WAIT):
+                await self._idle.wait()
+        await self.close_async()
+
+
 @dataclass(slots=True, kw_only=True)
 class SlackService:
     """The Bolt app, our listeners on it, and the dispatcher sending nudges through it."""
@@ -118,7 +166,7 @@ class SlackService:
     messenger: SlackMessenger
     dispatcher: Dispatcher
     session: aiohttp.ClientSession
-    _socket: AsyncSocketModeHandler | None = None
+    _socket: _SocketMode | None = None
     _runner: web.AppRunner | None = None
     _closers: list[Any] = field(default_factory=list)
 
@@ -218,12 +266,15 @@ class SlackService:
         await self.dispatcher.start(poll_seconds=self.runtime.settings.poll_seconds)
         if self.config.socket_mode:
             assert self.config.app_token
-            self._socket = AsyncSocketModeHandler(
-                self.app, self.config.app_token, web_client=self.app.client
-            )
+            self._socket = _SocketMode(self.app, self.config.app_token, web_client=self.app.client)
             await self._socket.connect_async()
             return "Slack Socket Mode"
-        self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
+        self._runner = web.AppRunner(
+            self.app.web_app(path="/slack/events"),
+            # Requests under way at shutdown only need their acknowledgement (the turn
+            # runs afterwards, tracked): Slack waits 3 s for one.
+            shutdown_timeout=_ACK_WAIT,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -242,15 +293,20 @@ class SlackService:
         assert self._runner is not None and self._runner.addresses
         return int(self._runner.addresses[0][1])
 
-    async def close(self) -> None:
-        """Stop taking requests, finish the ones taken, stop nudges, release the client."""
+    async def close(self, shutdown: Shutdown | None = None) -> bool:
+        """Stop taking requests, finish the ones taken, stop nudges, release the client.
+
+        With ``shutdown`` the wait is bounded by its grace (or a second signal), and
+        what is left then is cut short; returns whether nothing was.
+        """
+        self.dispatcher.begin_stop()
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_gracefully()
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.bot.idle()
-        await self.dispatcher.stop()
+        finished = await drain(self.bot.tasks, self.dispatcher, shutdown)
         await self.session.close()
+        return finished
 
 
 async def run_slack(settings: Settings, runtime: Runtime, *, host: str, port: int) -> int:
@@ -262,16 +318,16 @@ async def run_slack(settings: Settings, runtime: Runtime, *, host: str, port: in
     except SlackConfigError as exc:
         print(f"Slack is not configured: {exc}")
         return 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    shutdown = Shutdown(settings.shutdown_grace_seconds)
+    shutdown.on_request(runtime.health.shutting_down)
+    shutdown.install()
+    finished = False
     try:
         where = await service.serve(host=host, port=port)
         runtime.health.platform_connected(service.connected)
         print(f"Breakthrough is listening on {where}. Press Ctrl-C to stop.", flush=True)
-        await stop.wait()
+        await shutdown.requested.wait()
     finally:
-        runtime.health.shutting_down()
-        await service.close()
-    return 0
+        finished = await service.close(shutdown)
+        shutdown.remove()
+    return 0 if finished else EXIT_CUT_SHORT

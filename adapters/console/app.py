@@ -7,7 +7,6 @@ input leaves the session saved where it stopped.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import logging
 import uuid
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import ConsoleRenderer
+from adapters.console.stdin import read_line
 from core.dialogue.coach import Coach, TurnResult
 from core.dialogue.events import Event, Inbound, Reply, Start
 from core.dialogue.intents import Intent
@@ -106,7 +106,7 @@ class ConsoleApp:
         if self.interactive:
             self.stdout.write("\n> ")
             self.stdout.flush()
-        line = await asyncio.to_thread(self.stdin.readline)
+        line = await read_line(self.stdin)
         if line == "":
             return None
         return line.rstrip("\r\n")

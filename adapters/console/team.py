@@ -17,13 +17,13 @@ What the bot shows is printed with where it went: ``[thread]``, ``[channel]``,
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import ConsoleRenderer
+from adapters.console.stdin import read_line
 from core.dialogue.coach import Coach
 from core.dialogue.events import Choose, Inbound, Reply
 from core.dialogue.intents import Ask, DirectMessage, Document, Image, Intent
@@ -170,7 +170,7 @@ class ConsoleTeamRoom:
         if not await self.start(method, topic):
             return 2
         while True:
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await read_line(self.stdin)
             if line == "":
                 return 0
             line = line.strip()

@@ -92,6 +92,12 @@ USE_THE_BUTTON: Final = (
 )
 
 
+RESTARTING: Final = (
+    "Breakthrough is restarting. Please try again in a minute; nothing you wrote is lost."
+)
+"""The answer to a command, button or DM that arrives while the bot is stopping."""
+
+
 def actor_of(user: discord.abc.User, *, tz: str | None = None) -> Actor:
     """The core :class:`Actor` of a Discord user."""
     return Actor(
@@ -129,13 +135,25 @@ class DiscordBot:
         self.tasks = TrackedTasks("Discord", _log)
         self.track = self.tasks.track
         self.idle = self.tasks.idle
-        self.tree = app_commands.CommandTree(client)
+        self.stopping = False
+        """Set at shutdown: new work is turned away while the work taken finishes."""
+        self.tree = _Tree(client, self)
         self.tree.add_command(self._commands())
         self._seen: OrderedDict[int, None] = OrderedDict()
         self.zones = ChosenZones(self._chosen_tz)
         client.on_message = self.on_message  # type: ignore[attr-defined]
         client.on_interaction = self.on_interaction  # type: ignore[attr-defined]
-        client.on_ready = self.on_ready  # type: ignore[attr-defined]
+        if isinstance(client, discord.AutoShardedClient):
+            # Sharded, "ready" comes once, when every shard is first ready; a shard that
+            # later has to IDENTIFY again gets only "shard_ready".
+            client.on_shard_ready = self.on_shard_ready  # type: ignore[attr-defined]
+        else:
+            client.on_ready = self.on_ready  # type: ignore[attr-defined]
+
+    async def refuse(self, interaction: discord.Interaction) -> None:
+        """Answer an interaction that arrived while stopping: try again in a minute."""
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.send_message(RESTARTING, ephemeral=True)
 
     # -- task tracking -------------------------------------------------------------------
 
@@ -420,6 +438,13 @@ class DiscordBot:
             discord.MessageType.reply,
         ):
             return
+        if self.stopping:
+            # A session thread is read back at the next start (reconcile), as long as the
+            # bot has not spoken after the message; a DM is not, so ask for it again.
+            if message.guild is None:
+                actor = actor_of(message.author)
+                self.track(self.send([_say(DirectMessage(actor=actor), RESTARTING)]), "message")
+            return
         if self._first_sight(message.id):
             self.track(self._message(message), "message")
 
@@ -438,6 +463,10 @@ class DiscordBot:
     async def on_ready(self) -> None:
         """Called after every new gateway session (start-up, or a reconnect that could
         not resume): what was typed while no session was open was never delivered."""
+        self.track(self.reconcile(), "reconcile")
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """:meth:`on_ready` for one shard of an ``AutoShardedClient``."""
         self.track(self.reconcile(), "reconcile")
 
     async def reconcile(self) -> int:
@@ -562,6 +591,9 @@ class DiscordBot:
         data: dict[str, Any] = dict(interaction.data or {})
         component = parse_custom_id(str(data.get("custom_id") or ""))
         if component is None:
+            return
+        if self.stopping:
+            await self.refuse(interaction)
             return
         if interaction.type is discord.InteractionType.component:
             if component.kind in ("answer", "date"):
@@ -833,6 +865,20 @@ def _thread_of_interaction(interaction: discord.Interaction) -> Place | None:
 def _without_mention(text: str, bot_id: int) -> str:
     """``text`` without the bot's mention (how people address it without the intent)."""
     return re.sub(rf"<@!?{bot_id}>", "", text).strip()
+
+
+class _Tree(app_commands.CommandTree[discord.Client]):
+    """The command tree, turning commands away while the bot is stopping."""
+
+    def __init__(self, client: discord.Client, bot: DiscordBot) -> None:
+        super().__init__(client)
+        self._bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if self._bot.stopping:
+            await self._bot.refuse(interaction)
+            return False
+        return True
 
 
 def _say(to: Place | DirectMessage, text: str) -> Intent:

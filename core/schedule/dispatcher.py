@@ -20,6 +20,14 @@ Failure handling, per nudge:
 - the process dies after claiming: the claim expires after ``lease`` and any replica
   takes the row again. Nothing is lost; a message whose send completed but whose
   outcome was not yet recorded may be sent again (at-least-once in that window only).
+
+Stopping (SIGTERM), in two steps so that nothing waits for the whole batch:
+:meth:`Dispatcher.begin_stop` claims no new batch and releases at once the claimed
+nudges whose delivery has not started (another replica, or the next start, sends them
+promptly); the deliveries under way finish and are recorded as sent. :meth:`Dispatcher.stop`
+then stops the timer and releases anything still claimed; with ``cut`` (the shutdown's
+grace ran out) it cancels the deliveries under way instead of waiting, and those are sent
+again later (the at-least-once window above).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.dialogue.intents import DirectMessage, Intent
 from core.errors import DeliveryDeferred, DeliveryRefused
@@ -94,6 +103,8 @@ class DispatchStats:
     failed: int = 0
     lost_claims: int = 0
     """Outcomes not recorded because the claim had expired and another worker took it."""
+    released: int = 0
+    """Claimed nudges given back unstarted because the dispatcher was stopping."""
 
 
 class Dispatcher:
@@ -113,8 +124,8 @@ class Dispatcher:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         pacing: Callable[[str], Pacer] | None = pacer_for,
         on_delivered: Callable[[Delivery], None] | None = None,
-        upkeep: Callable[[datetime], Awaitable[object]] | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
+        upkeep: Callable[[datetime], Awaitable[object]] | None = None,
     ) -> None:
         """``upkeep`` runs on every tick after the sweep, on this dispatcher's clock; it
         decides itself how often to do anything (retention runs once a day)."""
@@ -135,6 +146,8 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._tick_lock = asyncio.Lock()
         self._timer: WakeTimer | None = None
+        self._stopping = asyncio.Event()
+        self._delivering = 0
 
     # -- running -------------------------------------------------------------------------
 
@@ -147,11 +160,39 @@ class Dispatcher:
         self.accountability.wake = self._timer.wake_at
         self._timer.wake_now()
 
-    async def stop(self) -> None:
-        """Stop the timer, let a running tick finish, and release what this worker holds."""
+    def begin_stop(self) -> None:
+        """Start no new delivery: called first thing on SIGTERM, before anything waits.
+
+        Claims no new batch; the running batch gives back its nudges not yet started (at
+        once) and finishes the deliveries under way (:meth:`drained` says when).
+        """
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`begin_stop` (or :meth:`stop`) was called."""
+        return self._stopping.is_set()
+
+    @property
+    def delivering(self) -> int:
+        """How many deliveries are under way (sent to the platform, not yet answered)."""
+        return self._delivering
+
+    async def drained(self) -> None:
+        """Return once no batch is being delivered; after :meth:`begin_stop`, for good."""
+        async with self._tick_lock:
+            pass
+
+    async def stop(self, *, cut: bool = False) -> None:
+        """Stop the timer and release every claim this worker still holds.
+
+        The batch under way finishes first, or with ``cut`` is cancelled: a delivery
+        cancelled mid-request may have reached the platform and is sent again later.
+        """
+        self.begin_stop()
         if self._timer is not None:
             self.accountability.wake = None
-            await self._timer.shutdown()
+            await self._timer.shutdown(wait=not cut)
             self._timer = None
         async with self._tick_lock:
             released = await self.nudges.release(worker=self.worker, now=self.clock.now())
@@ -171,12 +212,14 @@ class Dispatcher:
     async def tick(self) -> int:
         """Deliver everything due now, batch by batch; return how many were handled."""
         async with self._tick_lock:
+            if self.stopping:
+                return 0
             self.stats.ticks += 1
             await self.accountability.sweep(self.clock.now())
             if self.upkeep is not None:
                 await self.upkeep(self.clock.now())
             handled = 0
-            while True:
+            while not self.stopping:
                 now = self.clock.now()
                 claimed = await self.nudges.claim_due(
                     now=now, worker=self.worker, lease=self.lease, limit=self.batch
@@ -187,18 +230,57 @@ class Dispatcher:
                 sending, coalesced = _coalesce(claimed)
                 self.stats.skipped += len(coalesced)
                 facts = await self.accountability.facts(sending)
-                outcomes = [
-                    *coalesced,
-                    *await asyncio.gather(*(self._handle(n, now, facts) for n in sending)),
-                ]
+                outcomes = [*coalesced, *await self._deliver(sending, now, facts)]
                 applied = await self.nudges.finish(
                     outcomes, worker=self.worker, now=self.clock.now()
                 )
                 self.stats.lost_claims += len(outcomes) - applied
                 handled += len(claimed)
+            return handled
 
-    async def _handle(self, nudge: NudgeRecord, now: datetime, facts: BatchFacts) -> NudgeOutcome:
+    async def _deliver(
+        self, sending: list[NudgeRecord], now: datetime, facts: BatchFacts
+    ) -> list[NudgeOutcome]:
+        """Deliver a batch; if :meth:`begin_stop` comes first, give back the unstarted.
+
+        A nudge has started once it holds a delivery slot: from then on it finishes
+        (its check-in session may already be open, so it must also be sent). The others
+        are released in one write at once rather than after the slowest delivery.
+        """
+        started: set[str] = set()
+        handles = [asyncio.ensure_future(self._handle(n, now, facts, started)) for n in sending]
+        batch = asyncio.gather(*handles)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        either: set[asyncio.Future[Any]] = {batch, stopping}
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # cut short (stop with cut): cancel the deliveries too
+            batch.cancel()
+            raise
+        finally:
+            stopping.cancel()
+        if not batch.done():
+            # Stopping: whatever has not started never will (see _handle).
+            waiting = [n for n in sending if n.key not in started]
+            if waiting:
+                back = [
+                    NudgeOutcome(key=n.key, status="retry", retry_at=n.due_at, error=n.error)
+                    for n in waiting
+                ]
+                self.stats.released += await self.nudges.finish(
+                    back, worker=self.worker, now=self.clock.now()
+                )
+                _log.info("stopping: gave back %d nudges not yet started", len(waiting))
+        return [outcome for outcome in await batch if outcome is not None]
+
+    async def _handle(
+        self, nudge: NudgeRecord, now: datetime, facts: BatchFacts, started: set[str]
+    ) -> NudgeOutcome | None:
+        """Deliver one nudge; ``None`` when the dispatcher stopped before it started."""
         async with self._slots:
+            if self.stopping:
+                return None
+            started.add(nudge.key)
             try:
                 delivery = await self.accountability.prepare(nudge, now=now, facts=facts)
                 if delivery.intents:
@@ -267,14 +349,21 @@ class Dispatcher:
         if self._pacing is None:
             # Unpaced (tests, benchmarks): a Retry-After still delays the nudge itself,
             # through its row's retry time, but holds nothing else in real time.
-            await self.messenger.deliver(intents)
+            await self._deliver_now(intents)
             return
         pacer = self._pacers.get(platform)
         if pacer is None:
             pacer = self._pacers[platform] = self._pacing(platform)
         await pacer.acquire(destination, workspace)
         try:
-            await self.messenger.deliver(intents)
+            await self._deliver_now(intents)
         except DeliveryDeferred as exc:
             pacer.hold(workspace if exc.scope == "workspace" else destination, exc.retry_after)
             raise
+
+    async def _deliver_now(self, intents: list[Intent]) -> None:
+        self._delivering += 1
+        try:
+            await self.messenger.deliver(intents)
+        finally:
+            self._delivering -= 1

@@ -44,7 +44,9 @@ What it mimics (only as much as the bot needs, with Discord's real shapes and er
     user", "code": 50007}``;
   - anything else answers 404 ``{"message": "404: Not Found", "code": 0}`` and is recorded.
 
-  Failures are scripted with :meth:`FakeDiscord.fail_next`: a 429 carries discord's body
+  Calls can be held unanswered with :meth:`FakeDiscord.hold` (a test then acts while the
+  bot waits on Discord, e.g. a SIGTERM mid-turn). Failures are scripted with
+  :meth:`FakeDiscord.fail_next`: a 429 carries discord's body
   (``retry_after``, ``global``) and headers (``Retry-After``, ``X-RateLimit-*``,
   ``X-RateLimit-Scope`` and ``Via``, without which discord.py treats a 429 as a Cloudflare
   ban and does not retry); other statuses carry a JSON error ``code``.
@@ -351,6 +353,8 @@ class FakeDiscord:
         self.echo_own_messages = echo_own_messages
         self.application_id = self.bot_id
         self.application_flags = (1 << 15) | (1 << 19) | (1 << 23)
+        self.recommended_shards = 1
+        """What ``GET /gateway/bot`` recommends (``AutoShardedClient`` without a count)."""
 
         self.users: dict[int, Json] = {
             self.bot_id: self._user(self.bot_id, "breakthrough", bot=True),
@@ -395,6 +399,9 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, _Interaction] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._failures: list[_Failure] = []
+        self._gates: list[tuple[str | CallPredicate, asyncio.Event]] = []
+        self.waiting: list[Call] = []
+        """Calls held by :meth:`hold`, recorded and not answered yet."""
         self._last_snowflake = 0
         self._send_lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
@@ -506,10 +513,30 @@ class FakeDiscord:
         return {**self.users[self.bot_id], "verified": True, "mfa_enabled": False, "flags": 0}
 
     def _add_default_guild(self) -> None:
-        gid = self.guild_id
+        self.add_guild(
+            self.guild_id,
+            name="Breakthrough Test",
+            channels=((self.channel_id, "general"), (self.other_channel_id, "random")),
+            bot_role_id=self.bot_role_id,
+        )
+        self.channels[self.thread_id] = self._thread(
+            self.thread_id, self.channel_id, "coaching", PUBLIC_THREAD, owner_id=self.ann_id
+        )
+
+    def add_guild(
+        self,
+        gid: int,
+        *,
+        name: str,
+        channels: tuple[tuple[int, str], ...],
+        bot_role_id: int | None = None,
+    ) -> None:
+        """A server with these text channels, the bot, Ann and Bob. Its events go to the
+        gateway session of its shard, ``(gid >> 22) % shard_count`` (see :meth:`session_for`)."""
+        bot_role_id = bot_role_id or self.snowflake()
         self.guilds[gid] = {
             "id": str(gid),
-            "name": "Breakthrough Test",
+            "name": name,
             "icon": None,
             "owner_id": str(self.ann_id),
             "roles": [
@@ -525,7 +552,7 @@ class FakeDiscord:
                     "flags": 0,
                 },
                 {
-                    "id": str(self.bot_role_id),
+                    "id": str(bot_role_id),
                     "name": "Breakthrough",
                     "permissions": _ALL_PERMISSIONS,
                     "position": 1,
@@ -540,15 +567,12 @@ class FakeDiscord:
             "preferred_locale": "en-US",
         }
         self.members[gid] = [self.bot_id, self.ann_id, self.bob_id]
-        for cid, name, position in (
-            (self.channel_id, "general", 0),
-            (self.other_channel_id, "random", 1),
-        ):
+        for position, (cid, channel_name) in enumerate(channels):
             self.channels[cid] = {
                 "id": str(cid),
                 "type": GUILD_TEXT,
                 "guild_id": str(gid),
-                "name": name,
+                "name": channel_name,
                 "position": position,
                 "permission_overwrites": [],
                 "parent_id": None,
@@ -558,9 +582,6 @@ class FakeDiscord:
                 "last_message_id": None,
                 "flags": 0,
             }
-        self.channels[self.thread_id] = self._thread(
-            self.thread_id, self.channel_id, "coaching", PUBLIC_THREAD, owner_id=self.ann_id
-        )
 
     def _thread(
         self, thread_id: int, parent_id: int, name: str, type_: int, *, owner_id: int
@@ -735,6 +756,20 @@ class FakeDiscord:
         valid = [s for s in self.sessions if s.valid]
         return valid[-1] if valid else None
 
+    def session_for(self, guild_id: int | None) -> Session | None:
+        """The newest valid session that gets a server's events, as Discord routes them:
+        the one whose shard is ``(guild_id >> 22) % shard_count`` (DMs: shard 0), or one
+        without shards."""
+        for session in reversed(self.sessions):
+            if not session.valid:
+                continue
+            if session.shard is None:
+                return session
+            shard_id, count = session.shard
+            if (0 if guild_id is None else (guild_id >> 22) % count) == shard_id:
+                return session
+        return None
+
     @property
     def connection(self) -> Connection | None:
         """The newest live gateway connection."""
@@ -804,6 +839,17 @@ class FakeDiscord:
                 "code": default_code if code is None else code,
             }
         self._failures.append(_Failure(route_or_path, status, body, headers, times))
+
+    def hold(self, route_or_path: str | CallPredicate) -> None:
+        """Keep matching calls (patterns as for :meth:`calls_to`) waiting, recorded but
+        unanswered and without effect, until :meth:`release` with the same pattern."""
+        self._gates.append((route_or_path, asyncio.Event()))
+
+    def release(self, route_or_path: str | CallPredicate) -> None:
+        """Answer the calls held by ``route_or_path`` and stop holding new ones."""
+        for gate in [g for g in self._gates if g[0] == route_or_path]:
+            self._gates.remove(gate)
+            gate[1].set()
 
     def _take_failure(self, call: Call) -> _Failure | None:
         for failure in self._failures:
@@ -897,6 +943,13 @@ class FakeDiscord:
             params=params,
         )
         self.calls.append(call)
+        gate = next((g for pattern, g in self._gates if self._matches(call, pattern)), None)
+        if gate is not None:
+            self.waiting.append(call)
+            try:
+                await gate.wait()
+            finally:
+                self.waiting.remove(call)
 
         extra: dict[str, str] = {}
         failure = self._take_failure(call)
@@ -999,7 +1052,7 @@ class FakeDiscord:
     async def _get_gateway_bot(self, call: Call, p: dict[str, str]) -> _Reply:
         return 200, {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 1000 - len(self.identifies),
@@ -1823,17 +1876,21 @@ class FakeDiscord:
     # ================================================================== dispatch and builders
 
     async def _emit(self, t: str, d: Json, *, intent: int) -> Json | None:
-        """Dispatch to the current session if it asked for ``intent``; never waits."""
-        session = self.session
+        """Dispatch to the server's session if it asked for ``intent``; never waits."""
+        session = self.session_for(_int(d.get("guild_id")) or None)
         if session is None or not session.ready or not session.intents & intent:
             return None
         return await self._send_dispatch(session, t, d)
 
     async def dispatch(self, t: str, d: Json, *, timeout: float = 5.0) -> Json:  # noqa: ASYNC109
-        """Dispatch any event (``op`` 0, next ``s``) to the session, waiting for READY if
-        needed. While the client is reconnecting the event is kept and replayed on RESUME.
-        Returns the full payload sent."""
-        session = await self.wait_ready(timeout)
+        """Dispatch any event (``op`` 0, next ``s``) to the session of its server's shard,
+        waiting for READY if needed. While the client is reconnecting the event is kept
+        and replayed on RESUME. Returns the full payload sent."""
+        guild_id = _int(d.get("guild_id")) or None
+        await self.wait_ready(timeout)
+        await self.wait_for(lambda: _ready(self.session_for(guild_id)), timeout)
+        session = self.session_for(guild_id)
+        assert session is not None
         return await self._send_dispatch(session, t, d)
 
     def _can_see_content(self, session: Session, message: Json) -> bool:
@@ -1852,7 +1909,10 @@ class FakeDiscord:
             author_id = int(message["author"]["id"])
             if author_id in self.members.get(guild_id, []):
                 d["member"] = self._member(guild_id, author_id, with_user=False)
-        session = await self.wait_ready() if wait else self.session
+        if wait:
+            await self.wait_ready()
+            await self.wait_for(lambda: _ready(self.session_for(guild_id)))
+        session = self.session_for(guild_id)
         if session is None or not session.ready:
             return None
         if not session.intents & (GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES):
@@ -2158,6 +2218,10 @@ class FakeDiscord:
 
 
 # ====================================================================== helpers
+
+
+def _ready(session: Session | None) -> bool:
+    return session is not None and session.ready
 
 
 def _int(value: Any) -> int:

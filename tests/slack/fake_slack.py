@@ -29,7 +29,9 @@ What it mimics (only as much as the bot needs, with Slack's real shapes and erro
   follows by reconnecting.
 
 Every Web API call is recorded as a :class:`Call`; failures can be scripted with
-:meth:`FakeSlack.fail_next` (including HTTP 429 with ``Retry-After``).
+:meth:`FakeSlack.fail_next` (including HTTP 429 with ``Retry-After``), and a method's
+calls can be held unanswered (:meth:`FakeSlack.hold`) so a test acts while the bot waits
+on Slack (a SIGTERM mid-turn).
 """
 
 from __future__ import annotations
@@ -189,6 +191,9 @@ class FakeSlack:
         """How many Socket Mode connections have been accepted so far."""
 
         self._failures: dict[str, list[_Failure]] = {}
+        self._gates: dict[str, asyncio.Event] = {}
+        self.waiting: list[Call] = []
+        """Calls held by :meth:`hold`, recorded and not answered yet."""
         self._pending_files: dict[str, _Pending] = {}
         self._seq = 0
         self._runner: web.AppRunner | None = None
@@ -311,6 +316,17 @@ class FakeSlack:
             error = "ratelimited" if status == 429 else "fatal_error"
         self._failures.setdefault(method, []).append(_Failure(error, status, retry_after, times))
 
+    def hold(self, method: str) -> None:
+        """Keep every call of ``method`` waiting, recorded but unanswered (and without
+        effect: nothing is posted), until :meth:`release`."""
+        self._gates.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of ``method`` (in order) and stop holding new ones."""
+        gate = self._gates.pop(method, None)
+        if gate is not None:
+            gate.set()
+
     # ------------------------------------------------------------------ waiting
     # These take ``timeout`` (hence the ASYNC109 noqa) instead of leaving it to
     # ``asyncio.timeout`` so a timeout can fail with a summary of what was recorded.
@@ -342,9 +358,14 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ socket mode
 
+    @property
+    def socket_open(self) -> bool:
+        """Whether a Socket Mode client is connected now."""
+        return self._ws is not None and not self._ws.closed
+
     async def socket_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until a Socket Mode client is connected and has been sent ``hello``."""
-        await self.wait_for(lambda: self._ws is not None and not self._ws.closed, timeout)
+        await self.wait_for(lambda: self.socket_open, timeout)
 
     async def send_envelope(
         self,
@@ -450,6 +471,13 @@ class FakeSlack:
         args, token = await self._read_args(request)
         call = Call(method=method, args=args, token=token, at=at)
         self.calls.append(call)
+        gate = self._gates.get(method)
+        if gate is not None:
+            self.waiting.append(call)
+            try:
+                await gate.wait()
+            finally:
+                self.waiting.remove(call)
 
         headers: dict[str, str] = {}
         failures = self._failures.get(method)
