@@ -63,6 +63,7 @@ from core.dialogue.model import Actor, Place  # noqa: E402
 from core.methods.loader import MethodLibrary  # noqa: E402
 from core.report import render_picture  # noqa: E402
 from core.store.repository import SqlStore  # noqa: E402
+from core.store.sealed import Keyring, is_sealed, parse_keys  # noqa: E402
 
 _T_CORE = time.perf_counter()
 
@@ -311,8 +312,11 @@ def verify_on_disk(path: Path, people: Sequence[Person]) -> dict[str, Any]:
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     finally:
         conn.close()
+    keyring = data_keys()
     by_owner: dict[str, list[tuple[str, str, str]]] = {}
     for owner, session_id, text, due_at in rows:
+        if is_sealed(text):
+            text = keyring.open(text, "commitments.text")
         by_owner.setdefault(owner, []).append((session_id, text, str(due_at)[:10]))
     expect_sessions = sum(p.sessions for p in people)
     problems: list[str] = []
@@ -363,8 +367,14 @@ def verify_memory_store(store: MemoryStore, people: Sequence[Person]) -> dict[st
     return {"sessions_done": done, "commitments": sum(counts.values())}
 
 
+def data_keys() -> Keyring:
+    """``BREAKTHROUGH_DATA_KEY`` from the environment, as a configured bot reads it: set
+    it to measure the turns with answers encrypted at rest."""
+    return parse_keys(os.environ.get("BREAKTHROUGH_DATA_KEY"))
+
+
 async def open_sql(path: Path) -> SqlStore:
-    return await SqlStore.open(db_url(path))
+    return await SqlStore.open(db_url(path), keyring=data_keys())
 
 
 async def warm_up(coach: Coach, record: str) -> None:
@@ -762,6 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "date": datetime.now(UTC).date().isoformat(),
         "command": "python -m bench.turns " + " ".join(sys.argv[1:]),
+        "answers_encrypted": data_keys().writes,
         "people": args.people,
         "sessions": args.sessions,
         "turns_per_session": TURNS_PER_SESSION,

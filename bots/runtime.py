@@ -22,7 +22,9 @@ from core.schedule.pacing import Pacer, pacer_for
 from core.store.nudges import SqlNudgeStore
 from core.store.privacy import SqlPersonData
 from core.store.repository import SqlStore
+from core.store.reseal import check_keys
 from core.store.retention import DailyRetention, SqlRetention
+from core.store.sealed import parse_keys
 from core.store.team import SqlTeamStore
 from core.team.service import TeamCoach
 from core.telemetry import NO_TELEMETRY, Telemetry
@@ -71,7 +73,13 @@ class Runtime:
         if store is None:
             if not settings.database_url:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
-            store = await SqlStore.open(settings.db_url)
+            keyring = parse_keys(settings.data_key, settings.old_data_keys)
+            store = await SqlStore.open(settings.db_url, keyring=keyring)
+        try:
+            await check_keys(store)  # a missing data key stops start-up, not every turn
+        except BaseException:
+            await store.close()
+            raise
         nudges = SqlNudgeStore(store)
         coach = Coach(
             store=store,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from core.store.engine import default_database_url, make_engine
 from core.store.errors import (
+    DataKeyError,
+    InvalidDataKey,
     InvalidRecord,
     ReadFailed,
     SchemaTooNew,
+    SealBroken,
     StoreClosed,
     StoreError,
+    UnknownDataKey,
     UnsupportedDatabase,
     WriteFailed,
 )
@@ -23,13 +27,17 @@ from core.store.repository import OPEN_STATUSES, PersonRecord, SqlStore, WriterS
 __all__ = [
     "HEAD_REVISION",
     "OPEN_STATUSES",
+    "DataKeyError",
+    "InvalidDataKey",
     "InvalidRecord",
     "PersonRecord",
     "ReadFailed",
     "SchemaTooNew",
+    "SealBroken",
     "SqlStore",
     "StoreClosed",
     "StoreError",
+    "UnknownDataKey",
     "UnsupportedDatabase",
     "WriteFailed",
     "WriterStats",

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
-from core.store.errors import ReadFailed, StoreClosed
+from core.store.errors import DataKeyError, ReadFailed, StoreClosed
 
 __all__ = ["DEFAULT_MAX_KEYS", "ReadBatcher"]
 
@@ -129,9 +129,7 @@ class ReadBatcher(Generic[K, R]):
             for waiters in batch.values():
                 for future in waiters:
                     if not future.done():
-                        error = ReadFailed(f"{self._name}: {exc.__class__.__name__}: {exc}")
-                        error.__cause__ = exc
-                        future.set_exception(error)
+                        future.set_exception(_read_failed(self._name, exc))
             return
         self.queries += 1
         for key, waiters in batch.items():
@@ -139,3 +137,13 @@ class ReadBatcher(Generic[K, R]):
             for index, future in enumerate(waiters):
                 if not future.done():
                     future.set_result(record if index == 0 else copy.deepcopy(record))
+
+
+def _read_failed(name: str, exc: Exception) -> Exception:
+    """What a waiting caller gets: a data key problem as it is (its message tells the
+    operator what to set), anything else as a :class:`ReadFailed`."""
+    if isinstance(exc, DataKeyError):
+        return exc
+    error = ReadFailed(f"{name}: {exc.__class__.__name__}: {exc}")
+    error.__cause__ = exc
+    return error

@@ -5,11 +5,15 @@ from __future__ import annotations
 from core.errors import BreakthroughError
 
 __all__ = [
+    "DataKeyError",
+    "InvalidDataKey",
     "InvalidRecord",
     "ReadFailed",
     "SchemaTooNew",
+    "SealBroken",
     "StoreClosed",
     "StoreError",
+    "UnknownDataKey",
     "UnsupportedDatabase",
     "WriteFailed",
 ]
@@ -52,3 +56,24 @@ class WriteFailed(StoreError):
 
 class ReadFailed(StoreError):
     """A read could not be answered; ``__cause__`` holds the database error."""
+
+
+class DataKeyError(StoreError):
+    """Answers at rest cannot be sealed or opened as configured (see :mod:`core.store.sealed`).
+
+    Its message is written for the operator and names the setting to fix; it never
+    contains a key or the value that failed.
+    """
+
+
+class InvalidDataKey(DataKeyError, ValueError):
+    """``BREAKTHROUGH_DATA_KEY`` or ``BREAKTHROUGH_OLD_DATA_KEYS`` is not a data key."""
+
+
+class UnknownDataKey(DataKeyError):
+    """A stored value was sealed with a key that is not configured (not even as an old one)."""
+
+
+class SealBroken(DataKeyError):
+    """A sealed value failed its integrity check: changed outside Breakthrough, copied
+    from another column, or damaged. Raised instead of returning anything from it."""

@@ -6,7 +6,10 @@ the ORM's identity map would only add cost. The classes still give mypy, Alembic
 anyone exploring with an ORM ``Session`` one typed description of the schema.
 
 Every timestamp column is :class:`UTCDateTime`: aware UTC in, aware UTC out, on SQLite
-(which has no time zone type) as well as PostgreSQL (``timestamptz``).
+(which has no time zone type) as well as PostgreSQL (``timestamptz``). Every column that
+can hold a person's words (topics, answers, commitments, steps, nudge payloads) is
+:class:`~core.store.sealed.SealedText` or :class:`~core.store.sealed.SealedJSON`:
+encrypted at rest when a data key is set. Names, ids, statuses and times are not.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from core.store.errors import InvalidRecord
+from core.store.sealed import SealedJSON, SealedText
 
 __all__ = [
     "Base",
@@ -142,9 +146,9 @@ class SessionRow(Base):
     owner: Mapped[str]
     place: Mapped[str] = mapped_column(index=True)
     method: Mapped[str]
-    topic: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(SealedText("sessions.topic"))
     status: Mapped[str] = mapped_column(index=True)
-    state: Mapped[dict[str, Any]]
+    state: Mapped[dict[str, Any]] = mapped_column(SealedJSON("sessions.state"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -159,7 +163,7 @@ class CommitmentRow(Base):
         ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
     owner: Mapped[str] = mapped_column(index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("commitments.text"))
     due_at: Mapped[datetime]
     tz: Mapped[str]
     status: Mapped[str]
@@ -182,11 +186,11 @@ class FollowUpRow(Base):
     )
     owner: Mapped[str] = mapped_column(index=True)
     kind: Mapped[str]
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("followups.text"))
     due_at: Mapped[datetime]
     tz: Mapped[str]
     recurrence: Mapped[str | None]
-    extra: Mapped[dict[str, Any]]
+    extra: Mapped[dict[str, Any]] = mapped_column(SealedJSON("followups.extra"))
     created_at: Mapped[datetime]
 
 
@@ -212,13 +216,14 @@ class NudgeRow(Base):
     )
     due_at: Mapped[datetime]
     tz: Mapped[str]
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("nudges.payload"))
     status: Mapped[str]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None]
     claim_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(SealedText("nudges.error"))
+    """Why delivery failed; a driver's message may quote someone's words, so sealed."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -290,7 +295,7 @@ class TeamPlanRow(Base):
     facilitator: Mapped[str | None] = mapped_column(index=True)
     facilitator_name: Mapped[str] = mapped_column(Text)
     method: Mapped[str]
-    topic: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(SealedText("team_plans.topic"))
     status: Mapped[str]
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -308,7 +313,7 @@ class TeamStepRow(Base):
     )
     number: Mapped[int] = mapped_column(Integer)
     position: Mapped[int | None] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("team_steps.text"))
     author: Mapped[str | None] = mapped_column(index=True)
     author_name: Mapped[str] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(index=True)

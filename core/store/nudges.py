@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar, get_args
 
@@ -432,9 +432,14 @@ class SqlNudgeStore:
 
         Encoded here rather than by SQLAlchemy's bind processors, which would run a
         Python function per value (300,000 of them for a 100,000-row batch). Times are
-        checked to be aware first, as :class:`~core.store.models.UTCDateTime` would.
+        checked to be aware first, as :class:`~core.store.models.UTCDateTime` would, and
+        payloads sealed when the store has a data key, as
+        :class:`~core.store.sealed.SealedJSON` would (a payload quotes topics and
+        commitments).
         """
         _require_aware_drafts(drafts)
+        keyring = self._store.keyring
+        seal = keyring.sealer("nudges.payload") if keyring.writes else None
         if self._dialect == "postgresql":
             # In key order (stably: a repeated key's first draft still wins), so two
             # transactions inserting overlapping keys wait for each other in the same
@@ -448,10 +453,15 @@ class SqlNudgeStore:
                 "session_ids": [d.session_id for d in drafts],
                 "due_ats": [d.due_at for d in drafts],
                 "tzs": [d.tz for d in drafts],
-                "payloads": [d.payload for d in drafts],
+                "payloads": (
+                    [d.payload for d in drafts]
+                    if seal is None
+                    else [seal(_dumps(d.payload)) for d in drafts]  # JSON strings
+                ),
                 "now": now,
             }
-        stamp, timestamp, dumps = _sqlite_timestamp(now), _sqlite_timestamp, _dumps
+        stamp, timestamp = _sqlite_timestamp(now), _sqlite_timestamp
+        dumps = _dumps if seal is None else _sealed_dumps(seal)
         return [
             (
                 d.key,
@@ -747,6 +757,15 @@ _encode_json = json.JSONEncoder().encode  # json.dumps without its per-call argu
 def _dumps(payload: dict[str, Any]) -> str:
     """A payload as JSON text, exactly as ``json.dumps`` (the ``JSON`` type) writes it."""
     return _encode_json(payload) if payload else "{}"
+
+
+def _sealed_dumps(seal: Callable[[str], str]) -> Callable[[dict[str, Any]], str]:
+    """:func:`_dumps`, sealed: the JSON string :class:`~core.store.sealed.SealedJSON` stores."""
+
+    def dumps(payload: dict[str, Any]) -> str:
+        return _encode_json(seal(_dumps(payload)))
+
+    return dumps
 
 
 def _sqlite_timestamp(value: datetime) -> str:

@@ -72,6 +72,7 @@ from core.store.errors import (
 )
 from core.store.migrate import upgrade
 from core.store.models import commitments, followups, people, sessions
+from core.store.sealed import Keyring, attach, keyring_of
 
 __all__ = ["OPEN_STATUSES", "PersonRecord", "SqlStore", "WriterStats"]
 
@@ -159,11 +160,18 @@ class SqlStore:
         *,
         owns_engine: bool = True,
         max_batch: int = DEFAULT_MAX_BATCH,
+        keyring: Keyring | None = None,
     ) -> None:
-        """Wrap ``engine`` (already migrated); ``close`` disposes it if ``owns_engine``."""
+        """Wrap ``engine`` (already migrated); ``close`` disposes it if ``owns_engine``.
+
+        ``keyring`` seals answers at rest on this engine (:mod:`core.store.sealed`);
+        ``None`` keeps the engine's, which is none unless one was attached.
+        """
         dialect = engine.dialect.name
         if dialect not in ("sqlite", "postgresql"):
             raise UnsupportedDatabase(f"unsupported database {dialect!r}")
+        if keyring is not None:
+            attach(engine, keyring)
         self._engine = engine
         self._owns_engine = owns_engine
         self._max_batch = max_batch
@@ -198,10 +206,13 @@ class SqlStore:
         *,
         migrate: bool = True,
         connect_args: dict[str, Any] | None = None,
+        keyring: Keyring | None = None,
     ) -> SqlStore:
         """A store on ``url``, after bringing its schema to head when ``migrate``.
 
-        Raises :class:`~core.store.errors.SchemaTooNew` if a newer release migrated it.
+        ``keyring`` (from :func:`~core.store.sealed.parse_keys`) encrypts answers at
+        rest; without one they are stored plain. Raises
+        :class:`~core.store.errors.SchemaTooNew` if a newer release migrated it.
         """
         engine = make_engine(url, connect_args=connect_args)
         try:
@@ -210,12 +221,17 @@ class SqlStore:
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, keyring=keyring)
 
     @property
     def engine(self) -> AsyncEngine:
         """The engine underneath, for other components sharing the database."""
         return self._engine
+
+    @property
+    def keyring(self) -> Keyring:
+        """The data keys this store's engine seals and opens answers with."""
+        return keyring_of(self._engine)
 
     @property
     def stats(self) -> WriterStats:
