@@ -1840,11 +1840,16 @@ class FakeDiscord:
         conn = self._live_connection()
         await self._send(conn, {"op": OP_RECONNECT, "d": None, "s": None, "t": None})
 
-    async def invalidate_session(self, *, resumable: bool = False) -> None:
-        """Send op 9 INVALID_SESSION. Not resumable: the session is gone, so the client
-        must IDENTIFY again (discord.py waits in ``before_identify_hook``, 5 s by default,
-        and dials ``DiscordWebSocket.DEFAULT_GATEWAY``)."""
-        conn = self._live_connection()
+    async def invalidate_session(
+        self, *, resumable: bool = False, session: Session | None = None
+    ) -> None:
+        """Send op 9 INVALID_SESSION on ``session``'s connection (default: the newest).
+        Not resumable: the session is gone, so the client must IDENTIFY again (discord.py
+        waits in ``before_identify_hook``, 5 s by default, and dials
+        ``DiscordWebSocket.DEFAULT_GATEWAY``)."""
+        conn = self._session_connection(session) if session else self._live_connection()
+        if conn is None:
+            raise AssertionError(f"no live connection of that session\n{self.summary()}")
         if not resumable and conn.session is not None:
             conn.session.valid = False
         await self._send(conn, {"op": OP_INVALID_SESSION, "d": resumable, "s": None, "t": None})

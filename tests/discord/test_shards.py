@@ -175,3 +175,35 @@ def test_without_shard_settings_one_plain_connection_serves_every_server() -> No
     assert config.shards == Shards()
     with pytest.raises(DiscordConfigError, match="DISCORD_SHARD_IDS needs"):
         DiscordConfig(token="token", shard_ids="1").check()
+
+
+async def test_a_shard_that_must_identify_again_reads_back_what_was_typed_meanwhile(
+    two_servers: FakeDiscord,
+    database: Database,
+    tmp_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sharded, discord.py says "ready" only once, when every shard is first ready; a
+    shard that later has to IDENTIFY again says "shard_ready", and the read-back of its
+    servers' session threads must run then too."""
+
+    async def at_once(self: discord.AutoShardedClient, shard_id: int | None, **_: object) -> None:
+        return None
+
+    monkeypatch.setattr(discord.AutoShardedClient, "before_identify_hook", at_once)
+    fake = two_servers
+    with fake.patch_discord_py():
+        async with _replica(fake, database, tmp_path, clock, shard_count=2) as service:
+            await fake.slash_command("breakthrough", "plan", {"topic": "Launch the beta"})
+            created = await fake.wait_for_call("POST /channels/{channel_id}/threads")
+            thread = int(created.response["id"])
+            await fake.wait_messages(thread, 1)
+            await service.bot.idle()
+            # Shard 1 (the default server's) loses its session; what Ann types before it
+            # is back never reaches the bot as an event.
+            fake.add_message(thread, "I want the beta out", author=fake.ann_id)
+            await fake.invalidate_session(session=fake.session_for(fake.guild_id))
+            [_, answer] = await fake.wait_messages(thread, 2)
+            assert "the beta out" in str(answer["content"])
+            assert [i["shard"] for i in fake.identifies].count([1, 2]) == 2
