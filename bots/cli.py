@@ -414,7 +414,7 @@ async def _cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     runtime = await Runtime.open(settings, clock=clock, telemetry=_telemetry(observability))
     messenger = ConsoleMessenger(ConsoleRenderer(settings.files_dir), sys.stdout, me=None)
     dispatcher = runtime.dispatcher(messenger)
-    shutdown = Shutdown(settings.shutdown_grace_seconds)
+    shutdown = Shutdown(settings.shutdown_grace_seconds, say=sys.stderr)  # stdout: the nudges
     shutdown.on_request(runtime.health.shutting_down)
     finished = True
     try:

@@ -28,7 +28,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, TextIO
 
 from adapters.tasks import TrackedTasks
 from core.schedule.dispatcher import Dispatcher
@@ -51,8 +51,18 @@ class Shutdown:
     :attr:`forced` (the drain ends at once), the third exits the process.
     """
 
-    def __init__(self, grace: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        grace: float,
+        *,
+        say: TextIO | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``say``: where to tell a person at the terminal that it is stopping; standard
+        output (beside "listening on …": standard error may carry JSON logs) unless that
+        carries something else."""
         self.grace = grace
+        self._say = say
         self.requested = asyncio.Event()
         self.forced = asyncio.Event()
         self._monotonic = monotonic
@@ -87,7 +97,7 @@ class Shutdown:
             print(
                 f"Stopping ({name}): finishing what is under way, for at most "
                 f"{self.grace:g} s. Press Ctrl-C again to stop at once.",
-                file=sys.stderr,
+                file=self._say or sys.stdout,
                 flush=True,
             )
             _log.info("%s: stopping, grace %g s", name, self.grace)
@@ -101,7 +111,11 @@ class Shutdown:
             _log.warning("%s again: stopping at once", name)
             self.forced.set()
         else:
-            print(f"{name} a third time: leaving without cleaning up.", file=sys.stderr)
+            print(
+                f"{name} a third time: leaving without cleaning up.",
+                file=self._say or sys.stdout,
+                flush=True,
+            )
             os._exit(EXIT_CUT_SHORT)
 
     @property
