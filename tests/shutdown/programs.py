@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def env_for(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     """This environment without any Slack, Discord or Breakthrough settings, plus these.
 
-    The metrics port is off: two programs of one test (a restart) must not race for it.
+    The metrics port is off unless given: two programs of one test (a restart) must not
+    race for it.
     """
     env = {
         k: v
@@ -30,8 +31,8 @@ def env_for(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
         BREAKTHROUGH_TZ="Europe/London",
         BREAKTHROUGH_DATABASE_URL=database_url,
         BREAKTHROUGH_METRICS_PORT="0",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

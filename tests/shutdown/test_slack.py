@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -140,6 +141,12 @@ async def _nudges(db_url: str) -> list[NudgeRecord]:
         await store.close()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _sqlite(tmp_path: Path) -> str:
     """For the tests of the signals and the grace: they behave the same on any database
     (giving claims back is tested on both in test_dispatcher)."""
@@ -206,15 +213,28 @@ async def test_a_nudge_under_way_is_sent_once_and_recorded_as_sent(
     db_url: str, tmp_path: Path
 ) -> None:
     await _due_notice(db_url, "notice:first", "Your partner said yes.")
-    async with FakeSlack(team_id=TEAM, users=USERS) as fake:
-        env = _env(tmp_path, db_url, fake)
+    async with FakeSlack(team_id=TEAM, users=USERS) as fake, aiohttp.ClientSession() as http:
+        metrics = _free_port()
+        readyz = f"http://127.0.0.1:{metrics}/readyz"
+        env = _env(
+            tmp_path,
+            db_url,
+            fake,
+            BREAKTHROUGH_METRICS_HOST="127.0.0.1",
+            BREAKTHROUGH_METRICS_PORT=str(metrics),
+        )
         fake.hold("chat.postMessage")
         bot, url = await _slack(env)
         try:
             await fake.wait_for(lambda: len(fake.waiting) == 1)
+            async with http.get(readyz) as ready:
+                assert ready.status == 200, await ready.text()
             bot.signal()
             await _refused(url)
             assert bot.running  # still delivering
+            async with http.get(readyz) as ready:  # the load balancer sends no more work
+                assert ready.status == 503
+                assert (await ready.json())["checks"]["shutdown"] == "shutting down"
             fake.release("chat.postMessage")
             assert await bot.exit_code() == 0, bot.output
         finally:
