@@ -31,6 +31,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -75,8 +76,15 @@ def _clean_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
     }
-    env.update(BREAKTHROUGH_TZ="UTC", BREAKTHROUGH_METRICS_PORT="0", **extra)
+    # The health and metrics server runs as in production, on a port free right now.
+    env.update(BREAKTHROUGH_TZ="UTC", BREAKTHROUGH_METRICS_PORT=str(_free_port()), **extra)
     return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _memory_mb(pid: int) -> tuple[float, float]:
@@ -166,7 +174,9 @@ async def _case(program: str, database: str, runs: int, idle_s: float) -> list[R
         async with AsyncExitStack() as stack:
             folder = Path(tempfile.mkdtemp(prefix="bench-startup-"))
             stack.callback(shutil.rmtree, folder, True)
-            env = _clean_env(BREAKTHROUGH_DATA_DIR=str(folder))
+            env = _clean_env(
+                BREAKTHROUGH_DATA_DIR=str(folder), BREAKTHROUGH_METRICS_HOST="127.0.0.1"
+            )
             if database == "postgresql":
                 env["BREAKTHROUGH_DATABASE_URL"] = await stack.enter_async_context(
                     _postgres_database()

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         default=None, ge=1, validation_alias="DISCORD_SHARD_COUNT"
     )
     """How many shards the bot has in all (discord.py's ``AutoShardedClient``); unset:
-    one process, and Discord's recommended count."""
+    one gateway connection for every server (Discord allows that up to 2,500 servers)."""
     discord_shard_ids: str | None = Field(default=None, validation_alias="DISCORD_SHARD_IDS")
     """The shards this process runs, e.g. ``0-3`` or ``0,2``; needs DISCORD_SHARD_COUNT."""
 
