@@ -6,6 +6,10 @@ Without one, its tests are skipped on a laptop but fail in CI (``CI=true``): a C
 that silently tested SQLite only would prove nothing about production. Each PostgreSQL
 test gets a fresh schema (``search_path`` set through asyncpg's ``server_settings``,
 since a URL cannot carry it), dropped afterwards.
+
+Programs in processes of their own (``breakthrough slack``, ``dispatch``, the console)
+can only be given a URL, so they take ``database_url`` instead: the same SQLite file, or
+on PostgreSQL a whole database made for the test and dropped after it.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -115,6 +120,60 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             await conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
             await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.dispose()
+
+
+async def _run_sql(url: str, sql: str) -> None:
+    admin = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(sql)
+    finally:
+        await admin.dispose()
+
+
+class _Dropper:
+    """Drops the tests' PostgreSQL databases in the background, one after another.
+
+    ``DROP DATABASE`` waits for a checkpoint (up to a second or two while other tests
+    write), which no test needs to wait for.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._pending: list[Future[None]] = []
+
+    def drop(self, server_url: str, name: str) -> None:
+        sql = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        self._pending.append(self._pool.submit(asyncio.run, _run_sql(server_url, sql)))
+
+    def finish(self) -> None:
+        """Wait for every drop; raise if one failed (a database was left behind)."""
+        self._pool.shutdown(wait=True)
+        for future in self._pending:
+            future.result()
+
+
+@pytest.fixture(scope="session")
+def _dropper() -> Iterator[_Dropper]:
+    dropper = _Dropper()
+    yield dropper
+    dropper.finish()
+
+
+@pytest.fixture
+async def database_url(database: Database, _dropper: _Dropper) -> AsyncIterator[str]:
+    """A URL to an empty database, for a program that can only be given a URL: the SQLite
+    file, or a new PostgreSQL database (the schema of ``database`` cannot travel in a URL),
+    dropped after the test even if a program still holds a connection to it."""
+    if database.kind == "sqlite":
+        yield database.url
+        return
+    name = f"t_{secrets.token_hex(6)}"
+    await _run_sql(database.url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(database.url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _dropper.drop(database.url, name)
 
 
 @pytest.fixture

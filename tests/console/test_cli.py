@@ -1,16 +1,20 @@
-"""The `breakthrough` command as a person runs it: real subprocesses, a real SQLite file."""
+"""The `breakthrough` command as a person runs it: real subprocesses, on a real database
+(SQLite and PostgreSQL) for every command that opens one."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
+
+from tests.programs import program_env
 
 PLAN_LINES = [
     "I want the beta launched by March",
@@ -29,30 +33,43 @@ PLAN_LINES = [
 ]
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env["BREAKTHROUGH_DATA_DIR"] = str(tmp_path / "data")
-    env["BREAKTHROUGH_TZ"] = "Europe/London"
-    env.pop("BREAKTHROUGH_DATABASE_URL", None)
-    return env
+class Cli(Protocol):
+    def __call__(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]: ...
 
 
-def _cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=_env(tmp_path),
-        timeout=120,
-        check=False,
-    )
+def _runner(env: dict[str, str]) -> Cli:
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bots.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    return run
 
 
-def test_a_piped_plan_session_ends_with_plan_report_picture_and_commitments(tmp_path: Path) -> None:
-    run = _cli(
-        tmp_path, "console", "plan", "Launch", "the", "beta", stdin="\n".join(PLAN_LINES) + "\n"
-    )
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    """``breakthrough ARGS`` on this test's database."""
+    return _runner(program_env(tmp_path, database_url=database_url))
+
+
+@pytest.fixture
+def cli_no_database(tmp_path: Path) -> Iterator[Cli]:
+    """For what is answered before any database is opened, so once is enough; checked:
+    the default SQLite file in the data directory is never made."""
+    yield _runner(program_env(tmp_path))
+    assert not list(tmp_path.rglob("*.db")), "this command opened a database"
+
+
+def test_a_piped_plan_session_ends_with_plan_report_picture_and_commitments(
+    cli: Cli, tmp_path: Path
+) -> None:
+    run = cli("console", "plan", "Launch", "the", "beta", stdin="\n".join(PLAN_LINES) + "\n")
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "What would you like to happen in this situation?" in out
@@ -62,34 +79,35 @@ def test_a_piped_plan_session_ends_with_plan_report_picture_and_commitments(tmp_
     assert any(p.suffix == ".md" for p in saved) and any(p.suffix == ".png" for p in saved)
     assert next(p for p in saved if p.suffix == ".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    report = _cli(tmp_path, "report")
+    report = cli("report")
     assert report.returncode == 0 and "# Breakthrough Action Plan" in report.stdout
     assert "Recruit 20 testers" in report.stdout
 
-    sessions = _cli(tmp_path, "sessions")
+    sessions = cli("sessions")
     assert (
         "plan" in sessions.stdout
         and "done" in sessions.stdout
         and "Launch the beta" in sessions.stdout
     )
 
-    commitments = _cli(tmp_path, "commitments")
+    commitments = cli("commitments")
     assert (
         "Recruit 20 testers" in commitments.stdout and "I need a landing page" in commitments.stdout
     )
 
 
-def test_end_of_input_keeps_the_session_for_later(tmp_path: Path) -> None:
-    run = _cli(tmp_path, "console", "plan", stdin="I want a calmer week\n")
+def test_end_of_input_keeps_the_session_for_later(cli: Cli) -> None:
+    run = cli("console", "plan", stdin="I want a calmer week\n")
     assert run.returncode == 0
     assert "Your session is saved" in run.stdout
-    again = _cli(tmp_path, "console", stdin="1\n")
+    again = cli("console", stdin="1\n")
     assert "Resume plan" in again.stdout
     assert "And what needs to happen for \u201ca calmer week\u201d to happen?" in again.stdout
 
 
-def test_methods_list_and_check(tmp_path: Path) -> None:
-    listed = _cli(tmp_path, "methods", "list")
+def test_methods_list_and_check(cli_no_database: Cli, tmp_path: Path) -> None:
+    cli = cli_no_database
+    listed = cli("methods", "list")
     assert listed.returncode == 0
     for name in ("plan", "seven-step", "session", "checkin"):
         assert name in listed.stdout
@@ -97,17 +115,18 @@ def test_methods_list_and_check(tmp_path: Path) -> None:
     bad.write_text(
         "id: broken\ntitle: B\nsummary: s\nphases: []\nreport: {title: t, sections: []}\n"
     )
-    checked = _cli(tmp_path, "methods", "check", str(bad))
+    checked = cli("methods", "check", str(bad))
     assert checked.returncode == 1
     assert f"{bad}:4:" in checked.stderr and "phases" in checked.stderr
-    good = _cli(tmp_path, "methods", "check")
+    good = cli("methods", "check")
     assert good.returncode == 0 and "plan.yaml: ok" in good.stdout
 
 
-def test_an_unknown_method_or_zone_is_a_clear_error(tmp_path: Path) -> None:
-    run = _cli(tmp_path, "console", "yoga")
+def test_an_unknown_method_or_zone_is_a_clear_error(cli_no_database: Cli) -> None:
+    cli = cli_no_database
+    run = cli("console", "yoga")
     assert run.returncode == 2 and "no method called 'yoga'" in run.stderr
-    run = _cli(tmp_path, "--tz", "Mars/Olympus", "sessions")
+    run = cli("--tz", "Mars/Olympus", "sessions")
     assert run.returncode == 2 and "Mars/Olympus" in run.stderr
 
 
@@ -122,7 +141,9 @@ async def _read_until(stream: asyncio.StreamReader, marker: str) -> str:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> None:
+async def test_a_killed_process_resumes_at_the_same_question(
+    cli: Cli, tmp_path: Path, database_url: str
+) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -131,7 +152,7 @@ async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> 
         "plan",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        env=_env(tmp_path),
+        env=program_env(tmp_path, database_url=database_url),
     )
     assert proc.stdin and proc.stdout
     await _read_until(proc.stdout, "What would you like to happen")
@@ -142,7 +163,7 @@ async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> 
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
 
-    resumed = _cli(tmp_path, "console", stdin="1\nnothing else\n")
+    resumed = cli("console", stdin="1\nnothing else\n")
     assert "Recruit testers. And what else needs to happen" in resumed.stdout
     assert (
         "What needs to happen first for \u201cthe beta launched\u201d to happen?" in resumed.stdout
@@ -150,10 +171,10 @@ async def test_a_killed_process_resumes_at_the_same_question(tmp_path: Path) -> 
     assert "1) I need a landing page" in resumed.stdout and "2) Recruit testers" in resumed.stdout
 
 
-def test_nudges_lists_what_a_plan_scheduled_in_local_time(tmp_path: Path) -> None:
-    run = _cli(tmp_path, "console", "plan", "Launch", stdin="\n".join(PLAN_LINES) + "\n")
+def test_nudges_lists_what_a_plan_scheduled_in_local_time(cli: Cli) -> None:
+    run = cli("console", "plan", "Launch", stdin="\n".join(PLAN_LINES) + "\n")
     assert run.returncode == 0, run.stderr
-    listed = _cli(tmp_path, "nudges")
+    listed = cli("nudges")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert any("checkin" in line and "“Recruit 20 testers”" in line for line in lines)
@@ -161,37 +182,37 @@ def test_nudges_lists_what_a_plan_scheduled_in_local_time(tmp_path: Path) -> Non
     assert all("(Europe/London)" in line for line in lines)
 
 
-def test_nudges_with_nothing_scheduled_says_where_they_come_from(tmp_path: Path) -> None:
-    listed = _cli(tmp_path, "nudges")
+def test_nudges_with_nothing_scheduled_says_where_they_come_from(cli: Cli) -> None:
+    listed = cli("nudges")
     assert listed.returncode == 0
     assert "No nudges are scheduled" in listed.stdout
 
 
-def test_settings_show_change_and_refuse_nonsense(tmp_path: Path) -> None:
-    shown = _cli(tmp_path, "settings")
+def test_settings_show_change_and_refuse_nonsense(cli: Cli) -> None:
+    shown = cli("settings")
     assert shown.returncode == 0, shown.stderr
     assert "21:00" in shown.stdout  # the default quiet hours
-    changed = _cli(tmp_path, "settings", "quiet", "22:00-07:00")
+    changed = cli("settings", "quiet", "22:00-07:00")
     assert changed.returncode == 0, changed.stderr
-    assert "22:00" in _cli(tmp_path, "settings").stdout
-    bad = _cli(tmp_path, "settings", "quiet", "whenever")
+    assert "22:00" in cli("settings").stdout
+    bad = cli("settings", "quiet", "whenever")
     assert bad.returncode == 2
-    assert "quiet" in bad.stderr.lower() and "22:00" in _cli(tmp_path, "settings").stdout
+    assert "quiet" in bad.stderr.lower() and "22:00" in cli("settings").stdout
 
 
-def test_partner_invite_and_accept_as_another_person(tmp_path: Path) -> None:
-    me = _cli(tmp_path, "partner", "invite", "sam")
+def test_partner_invite_and_accept_as_another_person(cli: Cli) -> None:
+    me = cli("partner", "invite", "sam")
     assert me.returncode == 0, me.stderr
     assert "I've asked sam" in me.stdout
     owner = getpass.getuser()  # the console person is the login name
-    accepted = _cli(tmp_path, "--user", "sam", "partner", "accept", owner)
+    accepted = cli("--user", "sam", "partner", "accept", owner)
     assert accepted.returncode == 0, accepted.stderr
     assert "You're now" in accepted.stdout
-    status = _cli(tmp_path, "partner")
+    status = cli("partner")
     assert "sam (accepted)" in status.stdout
 
 
-def test_a_team_channel_in_the_terminal(tmp_path: Path) -> None:
+def test_a_team_channel_in_the_terminal(cli: Cli) -> None:
     lines = "\n".join(
         [
             "The beta launched by March",
@@ -209,7 +230,7 @@ def test_a_team_channel_in_the_terminal(tmp_path: Path) -> None:
             "/quit",
         ]
     )
-    done = _cli(tmp_path, "--user", "Ann", "console", "team", "Launch the beta", stdin=lines)
+    done = cli("--user", "Ann", "console", "team", "Launch the beta", stdin=lines)
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
     assert "[thread] A landing page (from Bob). And what else needs to happen" in out
@@ -221,7 +242,8 @@ def test_a_team_channel_in_the_terminal(tmp_path: Path) -> None:
     assert "[dm Ann] Your reflection as facilitator" in out
 
 
-def test_a_team_channel_needs_a_topic(tmp_path: Path) -> None:
-    done = _cli(tmp_path, "console", "team")
+def test_a_team_channel_needs_a_topic(cli_no_database: Cli) -> None:
+    cli = cli_no_database
+    done = cli("console", "team")
     assert done.returncode == 2
     assert "breakthrough console team TOPIC" in done.stderr

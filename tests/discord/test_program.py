@@ -4,34 +4,23 @@ to a fake Discord, answering a command, stopped by SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 from tests.discord.fake_discord import FakeDiscord
+from tests.programs import program_env, session_topics
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
-    }
-    env.update(
-        BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
-        BREAKTHROUGH_TZ="UTC",
-        BREAKTHROUGH_METRICS_PORT="0",  # tests run side by side: no fixed port
-        **extra,
-    )
-    return env
-
-
-async def test_breakthrough_discord_connects_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+async def test_breakthrough_discord_connects_answers_and_stops_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
     async with FakeDiscord(token="token-from-env") as fake:
-        env = _env(
+        env = program_env(
             tmp_path,
+            database_url=database_url,
+            tz="UTC",
             DISCORD_TOKEN="token-from-env",
             DISCORD_API_URL=fake.api_url,
             DISCORD_GATEWAY_URL=fake.gateway_url,
@@ -67,6 +56,7 @@ async def test_breakthrough_discord_connects_answers_and_stops_on_sigterm(tmp_pa
         assert code == 0, stderr
         assert time.monotonic() - started < 10
         assert "token-from-env" not in stderr  # tokens are never logged
+    assert await session_topics(database_url) == ["Launch the beta"]
 
 
 async def test_breakthrough_discord_says_what_is_missing(tmp_path: Path) -> None:
@@ -75,7 +65,7 @@ async def test_breakthrough_discord_says_what_is_missing(tmp_path: Path) -> None
         "-m",
         "bots.cli",
         "discord",
-        env=_env(tmp_path),
+        env=program_env(tmp_path, tz="UTC"),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -1,11 +1,9 @@
 """The health and metrics server as ``breakthrough`` runs it: real processes, configured
-by environment, scraped over HTTP. SQLite only: what is tested is the wiring of the
-commands (the database checks run on both databases in test_health)."""
+by environment, scraped over HTTP, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
@@ -14,6 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
+from core.store.migrate import HEAD_REVISION, current_revision
+from tests.programs import program_env
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import SIGNING_SECRET, TEAM, USERS
 
@@ -24,20 +24,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
-    }
-    env.update(
-        BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
-        BREAKTHROUGH_TZ="UTC",
+def _env(tmp_path: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
+    return program_env(
+        tmp_path,
+        database_url=database_url,
+        tz="UTC",
         BREAKTHROUGH_METRICS_HOST="127.0.0.1",
         BREAKTHROUGH_METRICS_PORT=str(port),
         **extra,
     )
-    return env
 
 
 async def _spawn(tmp_path: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
@@ -69,10 +64,10 @@ async def _stop(proc: asyncio.subprocess.Process) -> str:
 
 
 async def test_dispatch_serves_health_readiness_and_metrics_and_a_second_one_says_why_not(
-    tmp_path: Path,
+    database_url: str, tmp_path: Path
 ) -> None:
     port = _free_port()
-    env = _env(tmp_path, port)
+    env = _env(tmp_path, database_url, port)
     proc = await _spawn(tmp_path, env, "dispatch")
     try:
         assert proc.stderr is not None
@@ -81,6 +76,7 @@ async def test_dispatch_serves_health_readiness_and_metrics_and_a_second_one_say
         assert (await _get(port, "/healthz"))[0] == 200
         status, body = await _get(port, "/readyz")
         assert status == 200, body  # no platform to wait for: the database is enough
+        assert await current_revision(database_url) == HEAD_REVISION  # the one it was given
         status, text = await _get(port, "/metrics")
         assert status == 200
         assert "breakthrough_nudges_due 0.0" in text
@@ -97,12 +93,13 @@ async def test_dispatch_serves_health_readiness_and_metrics_and_a_second_one_say
 
 
 async def test_slack_is_ready_once_listening_and_logs_json_lines_when_piped(
-    tmp_path: Path,
+    database_url: str, tmp_path: Path
 ) -> None:
     port = _free_port()
     async with FakeSlack(team_id=TEAM, users=USERS) as fake:
         env = _env(
             tmp_path,
+            database_url,
             port,
             SLACK_BOT_TOKEN="xoxb-from-env",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from bots.settings import Settings
 from core.store.engine import make_engine
 from core.store.migrate import HEAD_REVISION, current_revision, upgrade
+from tests.programs import program_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -35,18 +36,10 @@ HEALTHCHECK = DEPLOY / "healthcheck.py"
 GRACE = Settings.model_fields["shutdown_grace_seconds"].default
 
 
-def _env(database_url: str, **extra: str) -> dict[str, str]:
+def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     """The process environment of a container: this venv's ``breakthrough`` on the PATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKTHROUGH_", "SLACK_"))}
-    env = {k: v for k, v in env.items() if not k.startswith("DISCORD_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(
-        BREAKTHROUGH_DATABASE_URL=database_url,
-        BREAKTHROUGH_TZ="UTC",
-        BREAKTHROUGH_METRICS_PORT="0",
-        **extra,
-    )
-    return env
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return program_env(tmp_path, database_url=database_url, tz="UTC", PATH=path)
 
 
 async def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
@@ -69,7 +62,7 @@ async def test_the_entrypoint_migrates_then_runs_the_command(
     database_url: str, tmp_path: Path
 ) -> None:
     code, out, err = await _run(
-        [str(ENTRYPOINT), "db", "current"], _env(database_url), cwd=tmp_path
+        [str(ENTRYPOINT), "db", "current"], _env(tmp_path, database_url), cwd=tmp_path
     )
     assert code == 0, err
     assert out.splitlines() == [
@@ -89,7 +82,7 @@ async def test_the_entrypoint_stops_when_the_migration_cannot_run(
     finally:
         await engine.dispose()
     code, out, err = await _run(
-        [str(ENTRYPOINT), "db", "current"], _env(database_url), cwd=tmp_path
+        [str(ENTRYPOINT), "db", "current"], _env(tmp_path, database_url), cwd=tmp_path
     )
     assert code == 2
     assert "newer than this release knows" in err
@@ -107,7 +100,7 @@ async def test_the_entrypoint_becomes_the_bot(database_url: str, tmp_path: Path)
     proc = await asyncio.create_subprocess_exec(
         str(ENTRYPOINT),
         "dispatch",
-        env=_env(database_url),
+        env=_env(tmp_path, database_url),
         cwd=tmp_path,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

@@ -1,6 +1,6 @@
 """A dispatcher in its own process, for the multi-process exactly-once test.
 
-Usage: python -m tests.schedule.dispatch_worker URL SCHEMA NOW OUTFILE
+Usage: python -m tests.schedule.dispatch_worker URL NOW OUTFILE
 
 Delivers every due nudge at the fixed time NOW to a messenger that appends each
 message's text (the test makes it the nudge's dedupe key) to OUTFILE, then exits.
@@ -36,10 +36,8 @@ class FileMessenger:
         self.lines.append(first.text)
 
 
-async def main(url: str, schema: str, now: str) -> list[str]:
-    store = await SqlStore.open(
-        url, migrate=False, connect_args={"server_settings": {"search_path": schema}}
-    )
+async def main(url: str, now: str) -> list[str]:
+    store = await SqlStore.open(url, migrate=False)
     nudges = SqlNudgeStore(store)
     coach = Coach(store=store, methods=MethodLibrary.load())
     messenger = FileMessenger()
@@ -60,5 +58,5 @@ async def main(url: str, schema: str, now: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    lines = asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
-    Path(sys.argv[4]).write_text("".join(line + "\n" for line in lines))
+    lines = asyncio.run(main(sys.argv[1], sys.argv[2]))
+    Path(sys.argv[3]).write_text("".join(line + "\n" for line in lines))

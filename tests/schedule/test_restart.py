@@ -1,14 +1,13 @@
 """Restart: a dispatcher process killed with a claim outstanding, and a new one started
 two hours later, delivers every missed nudge once and nothing twice.
 
-Real processes (``breakthrough dispatch``) on a real SQLite file; their clocks are set
-with ``--clock-start`` instead of waiting for time to pass.
+Real processes (``breakthrough dispatch``) on a real database, SQLite and PostgreSQL;
+their clocks are set with ``--clock-start`` instead of waiting for time to pass.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -20,19 +19,11 @@ from core.methods.loader import MethodLibrary
 from core.store.nudges import SqlNudgeStore
 from core.store.repository import SqlStore
 from core.testing import FakeClock
+from tests.programs import program_env
 from tests.schedule.rig import Rig
 
 ROOT = Path(__file__).resolve().parents[2]
 SUNDAY_0855 = datetime(2026, 11, 22, 8, 55, tzinfo=UTC)
-
-
-def _env(tmp_path: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env["BREAKTHROUGH_DATA_DIR"] = str(tmp_path / "data")
-    env["BREAKTHROUGH_TZ"] = "Europe/London"
-    env["BREAKTHROUGH_DATABASE_URL"] = url
-    env["BREAKTHROUGH_METRICS_PORT"] = "0"  # tests run side by side: no fixed port
-    return env
 
 
 def _dispatch_once(tmp_path: Path, url: str, at: datetime) -> subprocess.CompletedProcess[str]:
@@ -40,7 +31,7 @@ def _dispatch_once(tmp_path: Path, url: str, at: datetime) -> subprocess.Complet
         [sys.executable, "-m", "bots.cli", "dispatch", "--once", "--clock-start", at.isoformat()],
         capture_output=True,
         text=True,
-        env=_env(tmp_path, url),
+        env=program_env(tmp_path, database_url=url),
         cwd=ROOT,
         timeout=120,
         check=False,
@@ -64,10 +55,9 @@ async def _claim_and_die(url: str, at: datetime) -> str:
 
 
 def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
-    tmp_path: Path, methods: MethodLibrary, ann: Actor
+    database_url: str, tmp_path: Path, methods: MethodLibrary, ann: Actor
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    asyncio.run(_plan(url, methods, ann))
+    asyncio.run(_plan(database_url, methods, ann))
 
     # A running dispatcher, killed hard before the 09:00 reminder.
     running = subprocess.Popen(
@@ -75,7 +65,7 @@ def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(tmp_path, url),
+        env=program_env(tmp_path, database_url=database_url),
         cwd=ROOT,
     )
     assert running.stderr is not None
@@ -85,20 +75,20 @@ def test_killed_and_restarted_two_hours_later_delivers_missed_nudges_once(
 
     # And one that died between claiming the reminder and sending it.
     at_nine = SUNDAY_0855 + timedelta(minutes=5)
-    assert asyncio.run(_claim_and_die(url, at_nine)) == "reminder"
+    assert asyncio.run(_claim_and_die(database_url, at_nine)) == "reminder"
 
     # Two hours later a new process starts: the reminder is delivered, once.
     later = at_nine + timedelta(hours=2)
-    first = _dispatch_once(tmp_path, url, later)
+    first = _dispatch_once(tmp_path, database_url, later)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("A reminder: “Fix the login bug” is due today at 17:00.") == 1
     assert "Delivered 1 nudges" in first.stderr
 
-    again = _dispatch_once(tmp_path, url, later)
+    again = _dispatch_once(tmp_path, database_url, later)
     assert again.returncode == 0, again.stderr
     assert "A reminder" not in again.stdout
     assert "Delivered 0 nudges" in again.stderr
 
     # The afternoon's check-in still comes, at its time, once.
-    evening = _dispatch_once(tmp_path, url, datetime(2026, 11, 22, 17, 0, tzinfo=UTC))
+    evening = _dispatch_once(tmp_path, database_url, datetime(2026, 11, 22, 17, 0, tzinfo=UTC))
     assert evening.stdout.count("Check-in time: “Fix the login bug”") == 1

@@ -1,39 +1,18 @@
-"""``breakthrough`` in a process of its own, as a service manager runs and stops it."""
+"""``breakthrough`` in a process of its own, as a service manager runs and stops it (its
+environment comes from ``tests.programs.program_env``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["ROOT", "Program", "env_for"]
+__all__ = ["ROOT", "Program"]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def env_for(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
-    """This environment without any Slack, Discord or Breakthrough settings, plus these.
-
-    The metrics port is off unless given: two programs of one test (a restart) must not
-    race for it.
-    """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
-    }
-    env.update(
-        BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
-        BREAKTHROUGH_TZ="Europe/London",
-        BREAKTHROUGH_DATABASE_URL=database_url,
-        BREAKTHROUGH_METRICS_PORT="0",
-    )
-    env.update(extra)
-    return env
 
 
 class Program:

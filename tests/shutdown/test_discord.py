@@ -12,7 +12,8 @@ from pathlib import Path
 from adapters.discord.app import RESTARTING
 from core.store.repository import SqlStore
 from tests.discord.fake_discord import FakeDiscord
-from tests.shutdown.programs import Program, env_for
+from tests.programs import program_env
+from tests.shutdown.programs import Program
 
 THREADS = "POST /channels/{channel_id}/threads"
 FOLLOWUP = "POST /webhooks/{webhook_id}/{webhook_token}"
@@ -23,9 +24,9 @@ async def test_a_deferred_command_under_way_gets_its_thread_and_follow_up(tmp_pa
     # databases behave alike here (the Slack tests run on both).
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     async with FakeDiscord(token="token-from-env") as fake:
-        env = env_for(
+        env = program_env(
             tmp_path,
-            db_url,
+            database_url=db_url,
             DISCORD_TOKEN="token-from-env",
             DISCORD_API_URL=fake.api_url,
             DISCORD_GATEWAY_URL=fake.gateway_url,

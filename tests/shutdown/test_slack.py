@@ -23,7 +23,8 @@ from core.dialogue.state import SessionState
 from core.schedule.model import NudgeDraft, NudgeRecord, Preferences
 from core.store.nudges import SqlNudgeStore
 from core.store.repository import SqlStore
-from tests.shutdown.programs import Program, env_for
+from tests.programs import program_env
+from tests.shutdown.programs import Program
 from tests.slack.fake_slack import Call, FakeSlack
 from tests.slack.rig import ANN, SIGNING_SECRET, TEAM, USERS, message_text, signature_headers
 
@@ -33,9 +34,9 @@ LISTENING = "Breakthrough is listening on "
 
 
 def _env(tmp_path: Path, db_url: str, fake: FakeSlack, **extra: str) -> dict[str, str]:
-    return env_for(
+    return program_env(
         tmp_path,
-        db_url,
+        database_url=db_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=fake.api_url,
@@ -162,10 +163,10 @@ def _thread(fake: FakeSlack, ts: str) -> list[Call]:
 
 
 async def test_a_turn_under_way_finishes_once_and_later_requests_are_refused(
-    db_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path
 ) -> None:
     async with FakeSlack(team_id=TEAM, users=USERS) as fake, aiohttp.ClientSession() as http:
-        env = _env(tmp_path, db_url, fake)
+        env = _env(tmp_path, database_url, fake)
         bot, url = await _slack(env)
         try:
             await _command(http, url, fake, "plan Launch the beta")
@@ -185,7 +186,7 @@ async def test_a_turn_under_way_finishes_once_and_later_requests_are_refused(
         _, reply = _thread(fake, thread)  # the question, and the reply: posted once
         assert "the beta ships on time" in message_text(reply).lower()
 
-        store = await SqlStore.open(db_url)
+        store = await SqlStore.open(database_url)
         try:
             [session] = await store.list_sessions(owner=ANN_KEY)
             assert "the beta ships on time" in json.dumps(
@@ -210,15 +211,15 @@ async def test_a_turn_under_way_finishes_once_and_later_requests_are_refused(
 
 
 async def test_a_nudge_under_way_is_sent_once_and_recorded_as_sent(
-    db_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path
 ) -> None:
-    await _due_notice(db_url, "notice:first", "Your partner said yes.")
+    await _due_notice(database_url, "notice:first", "Your partner said yes.")
     async with FakeSlack(team_id=TEAM, users=USERS) as fake, aiohttp.ClientSession() as http:
         metrics = _free_port()
         readyz = f"http://127.0.0.1:{metrics}/readyz"
         env = _env(
             tmp_path,
-            db_url,
+            database_url,
             fake,
             BREAKTHROUGH_METRICS_HOST="127.0.0.1",
             BREAKTHROUGH_METRICS_PORT=str(metrics),
@@ -241,11 +242,11 @@ async def test_a_nudge_under_way_is_sent_once_and_recorded_as_sent(
             fake.release("chat.postMessage")
             await bot.kill()
         assert _dms(fake) == ["Your partner said yes."]
-        [row] = await _nudges(db_url)
+        [row] = await _nudges(database_url)
         assert (row.status, row.claim_until) == ("sent", None)
 
         # Restarted, it sends what is due now, and never the first one again.
-        await _due_notice(db_url, "notice:second", "Your plan is one week old.")
+        await _due_notice(database_url, "notice:second", "Your plan is one week old.")
         bot, _ = await _slack(env)
         try:
             await fake.wait_for(lambda: len(_dms(fake)) == 2)
@@ -254,7 +255,8 @@ async def test_a_nudge_under_way_is_sent_once_and_recorded_as_sent(
         finally:
             await bot.kill()
         assert _dms(fake) == ["Your partner said yes.", "Your plan is one week old."]
-        assert [(n.status, n.claim_until) for n in await _nudges(db_url)] == [("sent", None)] * 2
+        rows = await _nudges(database_url)
+        assert [(n.status, n.claim_until) for n in rows] == [("sent", None)] * 2
 
 
 async def test_when_the_grace_runs_out_the_delivery_is_cut_and_released(tmp_path: Path) -> None:

@@ -12,13 +12,16 @@ import pytest
 from core.schedule.model import NudgeDraft, Preferences
 from core.store.nudges import SqlNudgeStore
 from core.store.repository import SqlStore
-from tests.shutdown.programs import Program, env_for
+from tests.programs import program_env, session_topics
+from tests.shutdown.programs import Program
 
 ANN = "console:local:ann"
 
 
-async def test_the_dispatch_worker_stops_cleanly_on_sigterm(db_url: str, tmp_path: Path) -> None:
-    store = await SqlStore.open(db_url)
+async def test_the_dispatch_worker_stops_cleanly_on_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    store = await SqlStore.open(database_url)
     try:
         nudges = SqlNudgeStore(store)
         now = datetime.now(UTC)
@@ -38,7 +41,8 @@ async def test_the_dispatch_worker_stops_cleanly_on_sigterm(db_url: str, tmp_pat
     finally:
         await store.close()
 
-    worker = await Program.start("dispatch", env=env_for(tmp_path, db_url), ready="Delivering")
+    env = program_env(tmp_path, database_url=database_url)
+    worker = await Program.start("dispatch", env=env, ready="Delivering")
     try:
         await worker.wait_output("Sam accepted your invitation.")
         worker.signal()
@@ -46,7 +50,7 @@ async def test_the_dispatch_worker_stops_cleanly_on_sigterm(db_url: str, tmp_pat
     finally:
         await worker.kill()
     assert "Stopping (SIGTERM)" in worker.output
-    store = await SqlStore.open(db_url)
+    store = await SqlStore.open(database_url)
     try:
         [row] = await SqlNudgeStore(store).list_nudges()
     finally:
@@ -56,9 +60,9 @@ async def test_the_dispatch_worker_stops_cleanly_on_sigterm(db_url: str, tmp_pat
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 async def test_a_console_session_waiting_for_an_answer_stops_at_once(
-    tmp_path: Path, sig: int, code: int
+    database_url: str, tmp_path: Path, sig: int, code: int
 ) -> None:
-    env = env_for(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    env = program_env(tmp_path, database_url=database_url)
     console = await Program.start(
         "console", "plan", "Launch the beta", env=env, ready="What would you like", stdin=True
     )
@@ -68,3 +72,4 @@ async def test_a_console_session_waiting_for_an_answer_stops_at_once(
     finally:
         await console.kill()
     assert "Stopped. Your session is saved where you left it." in console.output
+    assert await session_topics(database_url) == ["Launch the beta"]

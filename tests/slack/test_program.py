@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -14,29 +13,18 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from tests.programs import program_env, session_topics
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.rig import ANN, SIGNING_SECRET, TEAM, USERS, message_text, signature_headers
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "BREAKTHROUGH_"))
-    }
-    env.update(
-        BREAKTHROUGH_DATA_DIR=str(tmp_path / "data"),
-        BREAKTHROUGH_TZ="Europe/London",
-        BREAKTHROUGH_METRICS_PORT="0",  # tests run side by side: no fixed port
-        **extra,
-    )
-    return env
-
-
-async def test_breakthrough_slack_serves_http_until_sigterm(tmp_path: Path) -> None:
+async def test_breakthrough_slack_serves_http_until_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
     async with FakeSlack(team_id=TEAM, users=USERS) as fake:
-        env = _env(
+        env = program_env(
             tmp_path,
+            database_url=database_url,
             SLACK_BOT_TOKEN="xoxb-from-env",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake.api_url,
@@ -95,6 +83,7 @@ async def test_breakthrough_slack_serves_http_until_sigterm(tmp_path: Path) -> N
         assert code == 0, stderr
         assert time.monotonic() - started < 10
         assert "xoxb-from-env" not in stderr  # tokens are never logged
+    assert await session_topics(database_url) == ["Launch the beta"]
 
 
 async def test_breakthrough_slack_says_what_is_missing(tmp_path: Path) -> None:
@@ -103,7 +92,7 @@ async def test_breakthrough_slack_says_what_is_missing(tmp_path: Path) -> None:
         "-m",
         "bots.cli",
         "slack",
-        env=_env(tmp_path, SLACK_BOT_TOKEN="xoxb-only"),
+        env=program_env(tmp_path, SLACK_BOT_TOKEN="xoxb-only"),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
