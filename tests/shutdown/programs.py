@@ -92,9 +92,11 @@ class Program:
         return code
 
     async def kill(self) -> None:
-        """End it for good (a test that failed half-way)."""
+        """End it for good (a test that failed half-way), and print what it wrote: pytest
+        shows it under "Captured stdout" when the test fails, whatever the failure."""
         if self.running:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
         await self.proc.wait()
         await asyncio.gather(*self._readers, return_exceptions=True)
+        print(f"--- output of the program (exit code {self.proc.returncode}) ---\n{self.output}")
