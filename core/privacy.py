@@ -150,8 +150,8 @@ def _forgotten(counts: dict[str, int]) -> str:
         team.append(f"{led} you facilitated, now the team's, without your name")
     if not lines and not team:
         return "There was nothing stored about you, and nothing is now."
-    text = "Deleted everything about you" + "".join(f"\n• {line}" for line in lines)
-    text = text.replace("you\n", "you:\n", 1) if lines else text + "."
+    text = "Deleted everything about you" + (":" if lines else ".")
+    text += "".join(f"\n• {line}" for line in lines)
     if team:
         text += "\nTeam plans keep their steps:\n" + "\n".join(f"• {line}" for line in team)
     return text
