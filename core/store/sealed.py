@@ -155,22 +155,12 @@ class Keyring:
         old = [kid for kid in self._keys if kid != self.current_id]
         olds = f"; {len(old)} old key(s) still read ({', '.join(old)})" if old else ""
         if self._current is None:
-            if old:
-                return (
-                    "no data key: new answers are stored in plain text; "
-                    f"{len(old)} old key(s) still read ({', '.join(old)})"
-                )
-            return "no data key: answers are stored in plain text"
+            return f"no data key: {'new ' if old else ''}answers are stored in plain text{olds}"
         return f"answers are encrypted with key {self._current[0]}{olds}"
 
     def seal(self, plaintext: str, column: str) -> str:
         """``plaintext`` sealed with the current key for ``column`` (its associated data)."""
-        if self._current is None:
-            raise UnknownDataKey(f"no {DATA_KEY_SETTING} is set, so nothing can be encrypted")
-        kid, aead = self._current
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), column.encode("ascii"))
-        return f"{PREFIX}{kid}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+        return self.sealer(column)(plaintext)
 
     def sealer(self, column: str) -> Callable[[str], str]:
         """:meth:`seal` for one column, for encoding many values in a loop."""
