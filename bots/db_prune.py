@@ -16,6 +16,7 @@ from typing import TextIO
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bots.db_schema import describe_failure
 from bots.runtime import Runtime
 from bots.settings import Settings
 from core.ports import Clock, SystemClock
@@ -69,7 +70,7 @@ async def run(
             await runtime.close()
     except (StoreError, SQLAlchemyError, OSError) as exc:
         print(
-            f"Could not finish pruning: {_reason(exc)}. What was already deleted stays "
+            f"Could not finish pruning: {describe_failure(exc)}. What was already deleted stays "
             "deleted; run it again once that is fixed (`breakthrough doctor` checks the "
             "database settings).",
             file=err,
@@ -114,9 +115,3 @@ def _missing_sqlite_file(url: str) -> bool:
     if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
         return False
     return not database.startswith("file:") and not Path(database).expanduser().exists()
-
-
-def _reason(exc: BaseException) -> str:
-    """The error's kind and first line, without the SQL and parameters SQLAlchemy adds."""
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{exc.__class__.__name__}: {text[0]}" if text else exc.__class__.__name__
