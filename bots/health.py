@@ -87,10 +87,6 @@ class Health:
         """From now on not ready, for good: called when SIGTERM (or Ctrl-C) arrives."""
         self._stopping = True
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
     async def check(self) -> Readiness:
         """Run every check (concurrently, each bounded by ``timeout``)."""
         names: list[str] = []
