@@ -31,7 +31,8 @@ class Telemetry(Protocol):
     def turn(self, *, method: str, outcome: str, seconds: float) -> None:
         """A turn ended: ``method`` is the session's method id (``none`` when there was
         no session); ``outcome`` is ``ok``, ``refused`` (a team rule said no),
-        ``no_session``, ``rejected`` (an unknown method or time zone) or ``error``."""
+        ``no_session``, ``rejected`` (an unknown method or time zone), ``error`` or
+        ``cancelled`` (cut short, as by a shutdown whose grace ran out)."""
 
     def nudge_sent(self, *, kind: str, lag_seconds: float) -> None:
         """A nudge was delivered ``lag_seconds`` after it was due."""
