@@ -98,16 +98,13 @@ async def reseal(
     keyring = store.keyring
     if not keyring.writes:
         raise DataKeyError("no data key to re-encrypt with: set BREAKTHROUGH_DATA_KEY")
-    reports: list[TableReseal] = []
-    for table, columns in sealed_columns(Base.metadata).items():
-        report = TableReseal(table.name)
-        await _reseal_table(store, keyring, table, columns, report, batch, progress)
-        reports.append(report)
-    for report, (table, columns) in zip(
-        reports, sealed_columns(Base.metadata).items(), strict=True
-    ):
-        report.left = await _count_left(store, keyring, table, columns, batch)
-    result = Resealed(reports)
+    tables = sealed_columns(Base.metadata)
+    reports = {table: TableReseal(table.name) for table in tables}
+    for table, columns in tables.items():
+        await _reseal_table(store, keyring, table, columns, reports[table], batch, progress)
+    for table, columns in tables.items():
+        reports[table].left = await _count_left(store, keyring, table, columns, batch)
+    result = Resealed(list(reports.values()))
     if store.engine.dialect.name == "sqlite":  # every time: a run after a busy one does it
         result.compacted = await _compact_sqlite(store)
     return result
