@@ -125,10 +125,12 @@ class Dispatcher:
         pacing: Callable[[str], Pacer] | None = pacer_for,
         on_delivered: Callable[[Delivery], None] | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
-        upkeep: Callable[[datetime], Awaitable[object]] | None = None,
+        upkeep: Callable[[datetime, Callable[[], bool]], Awaitable[object]] | None = None,
     ) -> None:
-        """``upkeep`` runs on every tick after the sweep, on this dispatcher's clock; it
-        decides itself how often to do anything (retention runs once a day)."""
+        """``upkeep`` runs on every tick once what is due has been delivered, on this
+        dispatcher's clock, with a way to ask whether the dispatcher is stopping (a long
+        first prune must not hold up nudges or a shutdown); it decides itself how often
+        to do anything (retention runs once a day)."""
         self.nudges = nudges
         self.accountability = accountability
         self.messenger = messenger
@@ -216,8 +218,6 @@ class Dispatcher:
                 return 0
             self.stats.ticks += 1
             await self.accountability.sweep(self.clock.now())
-            if self.upkeep is not None:
-                await self.upkeep(self.clock.now())
             handled = 0
             while not self.stopping:
                 now = self.clock.now()
@@ -225,6 +225,8 @@ class Dispatcher:
                     now=now, worker=self.worker, lease=self.lease, limit=self.batch
                 )
                 if not claimed:
+                    if self.upkeep is not None:
+                        await self.upkeep(self.clock.now(), lambda: self.stopping)
                     return handled
                 self.stats.claimed += len(claimed)
                 sending, coalesced = _coalesce(claimed)

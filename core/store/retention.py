@@ -26,7 +26,7 @@ Inbound platform events older than :data:`~core.store.events.KEEP_EVENTS_FOR` go
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -86,18 +86,25 @@ class SqlRetention:
         self._store = store
 
     async def prune(
-        self, *, before: datetime | None, now: datetime, dry_run: bool = False
+        self,
+        *,
+        before: datetime | None,
+        now: datetime,
+        dry_run: bool = False,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> PruneCounts:
         """Delete finished sessions last updated before ``before`` (``None``: keep them
         all) and inbound events past keeping at ``now``.
 
-        With ``dry_run`` nothing is deleted and the counts say what would be.
+        With ``dry_run`` nothing is deleted and the counts say what would be. Between
+        chunks ``stopping()`` is asked: a bot shutting down leaves the rest for later
+        (each chunk is its own transaction, so what is done stays done).
         """
         total = PruneCounts(inbound_events=await self._prune_events(now=now, dry_run=dry_run))
         if before is None:
             return total
         after = ""
-        while True:
+        while not stopping():
             ids, after = await self._candidates(before=before, after=after)
             if not ids and not after:
                 break
@@ -242,13 +249,17 @@ class DailyRetention:
         self.every = every
         self._last: datetime | None = None
 
-    async def __call__(self, now: datetime) -> PruneCounts | None:
+    async def __call__(
+        self, now: datetime, stopping: Callable[[], bool] = lambda: False
+    ) -> PruneCounts | None:
         """Prune if a day passed since the last run here; the counts, or ``None``."""
         if self._last is not None and now - self._last < self.every:
             return None
         self._last = now
         try:
-            counts = await self.retention.prune(before=cutoff(now, self.days), now=now)
+            counts = await self.retention.prune(
+                before=cutoff(now, self.days), now=now, stopping=stopping
+            )
         except StoreError as exc:
             _log.warning("retention did not run: %s; trying again in a day", _name(exc))
             return None

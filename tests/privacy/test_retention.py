@@ -266,3 +266,37 @@ async def test_without_a_retention_setting_only_event_ids_go(bot: Bot) -> None:
 def test_actor_keys_are_what_the_tests_assume() -> None:
     actor = Actor(platform="test", workspace="w1", user_id="ann", display_name="Ann")
     assert actor.key() == "test:w1:ann"
+
+
+async def test_a_bot_that_is_stopping_leaves_the_prune_for_later(bot: Bot) -> None:
+    await _finished_plan(bot, ANN, "a1", "Launch the beta")
+    await bot.until(START + timedelta(days=400))
+    now = bot.clock.now()
+    retention = SqlRetention(bot.runtime.store)
+
+    counts = await retention.prune(
+        before=now - timedelta(days=DAYS), now=now, stopping=lambda: True
+    )
+
+    assert counts.sessions == 0
+    assert "plan: Launch the beta" in await bot.sessions(ANN)
+    counts = await retention.prune(before=now - timedelta(days=DAYS), now=now)
+    assert counts.sessions == 1
+
+
+async def test_due_nudges_go_out_before_the_day_s_prune(bot: Bot) -> None:
+    await _finished_plan(bot, ANN, "a1", "Launch the beta")
+    due = await bot.runtime.nudges.next_due()
+    assert due is not None
+    messenger = RecordingMessenger()
+    delivered_before_upkeep: list[int] = []
+
+    async def upkeep(now: datetime, stopping: object) -> None:
+        delivered_before_upkeep.append(len(messenger.deliveries))
+
+    dispatcher = bot.runtime.dispatcher(messenger, pacing=None)
+    dispatcher.upkeep = upkeep
+    bot.clock.set(due)
+    await dispatcher.tick()
+
+    assert delivered_before_upkeep and delivered_before_upkeep[0] >= 1
