@@ -1,11 +1,10 @@
-"""200 people interleaved through one coach and one SQLite store: no cross-talk."""
+"""200 people interleaved through one coach and one store (SQLite, PostgreSQL): no cross-talk."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from core.dialogue.coach import Coach
 from core.dialogue.events import Inbound, Reply, Start
@@ -37,9 +36,8 @@ def _lines(n: int) -> list[str]:
 
 
 async def test_two_hundred_people_interleaved_keep_their_own_words(
-    tmp_path: Path, methods: MethodLibrary
+    store: SqlStore, methods: MethodLibrary
 ) -> None:
-    store = await SqlStore.open(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
     coach = Coach(store=store, methods=methods)
     start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     rng = random.Random(7)
@@ -75,27 +73,24 @@ async def test_two_hundred_people_interleaved_keep_their_own_words(
                 "an intent went to another place"
             )
 
-    try:
-        await asyncio.gather(*(person(n) for n in range(PEOPLE)))
-        assert leaks == []
-        for n, session_id in sessions.items():
-            record = await store.load_session(session_id)
-            assert record is not None and record.status == "done"
-            answers = record.state["answers"]
-            assert answers["outcome"] == f"I want person{n:03d} to ship"
-            words = str(answers)
-            assert all(f"person{o:03d}" not in words for o in range(PEOPLE) if o != n)
-            commitments = await store.list_commitments(session_id=session_id)
-            assert {c.text for c in commitments} == {
-                f"person{n:03d} writes the spec",
-                f"person{n:03d} books the room",
-            }
-    finally:
-        await store.close()
+    await asyncio.gather(*(person(n) for n in range(PEOPLE)))
+    assert leaks == []
+    for n, session_id in sessions.items():
+        record = await store.load_session(session_id)
+        assert record is not None and record.status == "done"
+        answers = record.state["answers"]
+        assert answers["outcome"] == f"I want person{n:03d} to ship"
+        words = str(answers)
+        assert all(f"person{o:03d}" not in words for o in range(PEOPLE) if o != n)
+        commitments = await store.list_commitments(session_id=session_id)
+        assert {c.text for c in commitments} == {
+            f"person{n:03d} writes the spec",
+            f"person{n:03d} books the room",
+        }
 
 
 async def test_a_session_found_before_another_turn_committed_is_read_again(
-    tmp_path: Path, methods: MethodLibrary
+    store: SqlStore, methods: MethodLibrary
 ) -> None:
     """``Coach.find`` spares a turn its second read, but never hands it a stale session.
 
@@ -103,25 +98,21 @@ async def test_a_session_found_before_another_turn_committed_is_read_again(
     commits. Had the second turn used what it found, it would answer the outcome question
     again and overwrite the first answer; instead it sees the first turn's commit.
     """
-    store = await SqlStore.open(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
     coach = Coach(store=store, methods=methods)
     at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     actor = Actor(platform="slack", workspace="T1", user_id="U1", tz="UTC")
     place = Place(platform="slack", workspace="T1", channel="C1", thread="1.000")
-    try:
-        await coach.handle(Inbound(actor=actor, place=place, event=Start(method="plan"), at=at))
-        first, second = await asyncio.gather(
-            coach.find(owner=actor.key(), place=place.key()),
-            coach.find(owner=actor.key(), place=place.key()),
+    await coach.handle(Inbound(actor=actor, place=place, event=Start(method="plan"), at=at))
+    first, second = await asyncio.gather(
+        coach.find(owner=actor.key(), place=place.key()),
+        coach.find(owner=actor.key(), place=place.key()),
+    )
+    assert first is not None and second is not None
+    for found, text in ((first, "I want the beta out"), (second, "Ann writes the spec")):
+        await coach.handle(
+            Inbound(actor=actor, place=place, event=Reply(text=text), at=at), found=found
         )
-        assert first is not None and second is not None
-        for found, text in ((first, "I want the beta out"), (second, "Ann writes the spec")):
-            await coach.handle(
-                Inbound(actor=actor, place=place, event=Reply(text=text), at=at), found=found
-            )
-        record = await store.load_session(first.record.id)
-        assert record is not None
-        assert record.state["answers"]["outcome"] == "I want the beta out"
-        assert "Ann writes the spec" in str(record.state)  # collected for "needs"
-    finally:
-        await store.close()
+    record = await store.load_session(first.record.id)
+    assert record is not None
+    assert record.state["answers"]["outcome"] == "I want the beta out"
+    assert "Ann writes the spec" in str(record.state)  # collected for "needs"

@@ -1,4 +1,5 @@
-"""Fixtures for the Discord adapter: the real client against a fake Discord."""
+"""Fixtures for the Discord adapter: the real client against a fake Discord, on SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.discord.fake_discord import FakeDiscord
-from tests.discord.rig import DiscordRig
+from tests.discord.rig import DiscordRig, open_rig
 
 
 @pytest.fixture
@@ -19,14 +21,11 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-async def rig(fake: FakeDiscord, tmp_path: Path, clock: FakeClock) -> AsyncIterator[DiscordRig]:
-    """The Discord bot with the message content intent, on a SQLite file."""
-    rig = await DiscordRig.open(
-        fake=fake,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-    )
+async def rig(
+    fake: FakeDiscord, database: Database, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[DiscordRig]:
+    """The Discord bot with the message content intent."""
+    rig = await open_rig(fake, database, tmp_path, clock)
     try:
         yield rig
     finally:
@@ -35,16 +34,10 @@ async def rig(fake: FakeDiscord, tmp_path: Path, clock: FakeClock) -> AsyncItera
 
 @pytest.fixture
 async def blind_rig(
-    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+    fake: FakeDiscord, database: Database, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[DiscordRig]:
     """The Discord bot without the message content intent."""
-    rig = await DiscordRig.open(
-        fake=fake,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-        message_content=False,
-    )
+    rig = await open_rig(fake, database, tmp_path, clock, message_content=False)
     try:
         yield rig
     finally:

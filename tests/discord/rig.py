@@ -18,9 +18,10 @@ from bots.settings import Settings
 from core.store.repository import SqlStore
 from core.telemetry import NO_TELEMETRY, Telemetry
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.discord.fake_discord import FakeDiscord, Json
 
-__all__ = ["DiscordRig", "buttons", "content"]
+__all__ = ["DiscordRig", "buttons", "content", "open_rig"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -124,6 +125,26 @@ class DiscordRig:
             )
             and c.status < 300
         ]
+
+
+async def open_rig(
+    fake: FakeDiscord,
+    database: Database,
+    tmp_path: Path,
+    clock: FakeClock,
+    *,
+    message_content: bool = True,
+) -> DiscordRig:
+    """A bot on ``database`` (SQLite or a PostgreSQL schema). Opened again on the same
+    database it is a restarted process: nothing in memory, everything stored kept."""
+    return await DiscordRig.open(
+        fake=fake,
+        database_url=database.url,
+        tmp_path=tmp_path,
+        clock=clock,
+        store=await database.open_store(),
+        message_content=message_content,
+    )
 
 
 def content(message: Json) -> str:

@@ -14,8 +14,9 @@ from core.dialogue.model import Actor
 from core.errors import DeliveryDeferred, DeliveryRefused
 from core.schedule.compose import NUDGE_ACTIONS, nudge_action_id
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.discord.fake_discord import FakeDiscord
-from tests.discord.rig import DiscordRig, buttons, content
+from tests.discord.rig import DiscordRig, buttons, content, open_rig
 from tests.discord.test_sessions import start_plan
 
 
@@ -103,10 +104,9 @@ async def _plan_one_step(rig: DiscordRig) -> None:
 
 
 async def test_a_nudge_button_works_after_a_restart(
-    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+    fake: FakeDiscord, database: Database, tmp_path: Path, clock: FakeClock
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'nudges.db'}"
-    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    first = await open_rig(fake, database, tmp_path, clock)
     try:
         await _plan_one_step(first)
         clock.set(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
@@ -117,7 +117,7 @@ async def test_a_nudge_button_works_after_a_restart(
     [nudge_message] = fake.messages(dm)
     assert "Fix the login bug" in content(nudge_message)
     # A new process: nothing in memory, the buttons in Discord still work.
-    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    second = await open_rig(fake, database, tmp_path, clock)
     try:
         [snooze] = [b for b in buttons(nudge_message) if b["label"] == "Snooze 1 hour"]
         await second.click(snooze["custom_id"], message=nudge_message)

@@ -9,8 +9,9 @@ from pathlib import Path
 from core.dialogue.intents import Say
 from core.dialogue.model import Place
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.discord.fake_discord import FakeDiscord, Json
-from tests.discord.rig import DiscordRig, buttons, content
+from tests.discord.rig import DiscordRig, buttons, content, open_rig
 
 FIRST = "What would you like to happen"
 
@@ -84,10 +85,9 @@ async def test_without_message_content_questions_carry_an_answer_button_and_a_mo
 
 
 async def test_buttons_work_after_a_restart(
-    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+    fake: FakeDiscord, database: Database, tmp_path: Path, clock: FakeClock
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
-    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    first = await open_rig(fake, database, tmp_path, clock)
     try:
         thread = await start_plan(first)
         await first.say(thread, "I want the beta out")
@@ -98,7 +98,7 @@ async def test_buttons_work_after_a_restart(
     question = fake.messages(thread)[-1]
     choices = buttons(question)
     assert choices, content(question)
-    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    second = await open_rig(fake, database, tmp_path, clock)
     try:
         before = len(fake.messages(thread))
         await second.click(choices[0]["custom_id"], message=question)
@@ -135,11 +135,10 @@ async def test_in_a_dm_the_session_runs_in_the_dm(rig: DiscordRig) -> None:
 
 
 async def test_what_the_owner_typed_while_the_bot_was_away_is_answered_on_reconnect(
-    fake: FakeDiscord, tmp_path: Path, clock: FakeClock
+    fake: FakeDiscord, database: Database, tmp_path: Path, clock: FakeClock
 ) -> None:
     """Discord does not replay messages to a new gateway session: the bot reads them back."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'away.db'}"
-    first = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    first = await open_rig(fake, database, tmp_path, clock)
     try:
         thread = await start_plan(first)
     finally:
@@ -147,7 +146,7 @@ async def test_what_the_owner_typed_while_the_bot_was_away_is_answered_on_reconn
     # Typed while no bot was connected: kept by Discord, never replayed to a new session.
     await fake.message_create(thread, "Bob was here", author=fake.bob_id)
     await fake.message_create(thread, "I want the beta out")
-    second = await DiscordRig.open(fake=fake, database_url=url, tmp_path=tmp_path, clock=clock)
+    second = await open_rig(fake, database, tmp_path, clock)
     try:
         [_, answer] = await fake.wait_messages(thread, 2)
         await second.settle()

@@ -59,15 +59,16 @@ def test_unusable_shard_settings_say_what_to_change(
 
 
 async def test_the_bot_refuses_to_start_with_unusable_shard_ids(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    database: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", "token")
     monkeypatch.setenv("DISCORD_SHARD_IDS", "0-3")
     monkeypatch.delenv("DISCORD_SHARD_COUNT", raising=False)
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", data_dir=tmp_path, tz="UTC"
-    )
-    runtime = await Runtime.open(settings, clock=FakeClock())
+    settings = Settings(database_url=database.url, data_dir=tmp_path, tz="UTC")
+    runtime = await Runtime.open(settings, clock=FakeClock(), store=await database.open_store())
     try:
         assert await run_discord(settings, runtime) == 2
     finally:

@@ -25,7 +25,16 @@ from tests.discord.fake_discord import FakeDiscord
 from tests.discord.rig import DiscordRig
 from tests.discord.test_sessions import start_plan
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.rig import ANN, BEN, BOT_TOKEN, SIGNING_SECRET, TEAM, SlackRig, message_text
+from tests.slack.rig import (
+    ANN,
+    BEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    TEAM,
+    SlackRig,
+    message_text,
+    open_rig,
+)
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -114,14 +123,12 @@ async def test_a_slack_session_and_check_in_log_no_words_names_or_secrets(
 
 
 async def test_the_hold_is_what_keeps_slack_sdk_bodies_out(
-    tmp_path: Path, clock: FakeClock
+    database: Database, tmp_path: Path, clock: FakeClock
 ) -> None:
     """Naming slack_sdk lets its DEBUG through: then the answers are in the log. So the
     scan above would see a leak, and the hold is what prevents it."""
     out = _capture("DEBUG,slack_sdk=DEBUG")
-    rig = await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}", tmp_path=tmp_path, clock=clock
-    )
+    rig = await open_rig(database, tmp_path, clock)
     try:
         await rig.command(f"plan {TOPIC}")
         ts = str(rig.roots("C0001")[-1].response["ts"])

@@ -1,4 +1,4 @@
-"""Fixtures for the Slack adapter tests: a rig on SQLite (and on PostgreSQL where asked)."""
+"""Fixtures for the Slack adapter tests: a rig on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,28 +9,13 @@ import pytest
 
 from core.testing import FakeClock
 from tests.databases import Database
-from tests.slack.rig import SlackRig
+from tests.slack.rig import SlackRig, open_rig
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SlackRig]:
-    """The Slack bot over HTTP on a SQLite file, with a fake Slack."""
-    rig = await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}", tmp_path=tmp_path, clock=clock
-    )
-    try:
-        yield rig
-    finally:
-        await rig.close()
-
-
-@pytest.fixture
-async def db_rig(database: Database, tmp_path: Path, clock: FakeClock) -> AsyncIterator[SlackRig]:
-    """The Slack bot over HTTP on SQLite and on PostgreSQL."""
-    store = await database.open_store()
-    rig = await SlackRig.open(
-        database_url=database.url, tmp_path=tmp_path, clock=clock, store=store
-    )
+async def rig(database: Database, tmp_path: Path, clock: FakeClock) -> AsyncIterator[SlackRig]:
+    """The Slack bot over HTTP with a fake Slack, on SQLite and on PostgreSQL."""
+    rig = await open_rig(database, tmp_path, clock)
     try:
         yield rig
     finally:

@@ -30,6 +30,7 @@ from bots.slack import SlackConfig, SlackService
 from core.store.repository import SqlStore
 from core.telemetry import NO_TELEMETRY, Telemetry
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.slack.fake_slack import Call, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -347,6 +348,26 @@ class SlackRig:
             for c in self.fake.posted()
             if c.args.get("channel") == channel and not c.args.get("thread_ts")
         ]
+
+
+async def open_rig(
+    database: Database,
+    tmp_path: Path,
+    clock: FakeClock,
+    *,
+    fake: FakeSlack | None = None,
+    **config: Any,
+) -> SlackRig:
+    """A bot on ``database`` (SQLite or a PostgreSQL schema). Opened again on the same
+    database it is a restarted process: nothing in memory, everything stored kept."""
+    return await SlackRig.open(
+        database_url=database.url,
+        tmp_path=tmp_path,
+        clock=clock,
+        store=await database.open_store(),
+        fake=fake,
+        **config,
+    )
 
 
 def _find_element(message: Call, action_id: str) -> tuple[dict[str, Any], str]:

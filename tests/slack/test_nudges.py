@@ -6,8 +6,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.rig import ANN, TEAM, USERS, SlackRig, button, element_ids, message_text
+from tests.slack.rig import (
+    ANN,
+    TEAM,
+    USERS,
+    SlackRig,
+    button,
+    element_ids,
+    message_text,
+    open_rig,
+)
 
 SUNDAY_9 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # 09:00 in London, the due day
 SUNDAY_EVENING = datetime(2026, 11, 22, 17, 1, tzinfo=UTC)  # the check-in is due at 17:00
@@ -37,20 +47,13 @@ def _dm_messages(rig: SlackRig) -> list[Call]:
     return rig.roots(f"D{ANN}")
 
 
-async def _open(tmp_path: Path, clock: FakeClock, fake: FakeSlack) -> SlackRig:
-    return await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'nudges.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-        fake=fake,
-    )
-
-
-async def test_a_nudge_button_works_after_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_nudge_button_works_after_a_restart(
+    database: Database, tmp_path: Path, clock: FakeClock
+) -> None:
     fake = FakeSlack(team_id=TEAM, users=USERS)
     await fake.start()
     try:
-        rig = await _open(tmp_path, clock, fake)
+        rig = await open_rig(database, tmp_path, clock, fake=fake)
         await _plan_one_step(rig)
         clock.set(SUNDAY_9)
         assert await rig.service.dispatcher.tick() >= 1
@@ -68,7 +71,7 @@ async def test_a_nudge_button_works_after_a_restart(tmp_path: Path, clock: FakeC
         await rig.close()
 
         # A new process: nothing in memory, the button in Slack still works.
-        rig = await _open(tmp_path, clock, fake)
+        rig = await open_rig(database, tmp_path, clock, fake=fake)
         try:
             await rig.click(nudge, button(nudge, "Done"))
             (commitment,) = await rig.runtime.store.list_commitments()

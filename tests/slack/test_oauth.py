@@ -24,7 +24,8 @@ from adapters.slack.install import Installations, NotInstalled
 from core.dialogue.intents import DirectMessage, Say
 from core.dialogue.model import Actor
 from core.testing import FakeClock
-from tests.slack.rig import ANN, TEAM, SlackRig
+from tests.databases import Database
+from tests.slack.rig import ANN, TEAM, SlackRig, open_rig
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -34,15 +35,12 @@ STATE_COOKIE = "slack-app-oauth-state"
 
 
 @pytest.fixture
-async def oauth_rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SlackRig]:
-    """The bot over HTTP with OAuth install and no bot token, on a SQLite file."""
-    rig = await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'oauth.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-        bot_token=None,
-        client_id=CLIENT_ID,
-        client_secret="shh",
+async def oauth_rig(
+    database: Database, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[SlackRig]:
+    """The bot over HTTP with OAuth install and no bot token, on SQLite and PostgreSQL."""
+    rig = await open_rig(
+        database, tmp_path, clock, bot_token=None, client_id=CLIENT_ID, client_secret="shh"
     )
     try:
         yield rig

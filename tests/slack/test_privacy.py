@@ -23,8 +23,7 @@ async def _some_history(rig: SlackRig) -> None:
     await rig.command("plan A second, unfinished one")
 
 
-async def test_export_sends_json_and_markdown_in_a_dm(db_rig: SlackRig) -> None:
-    rig = db_rig
+async def test_export_sends_json_and_markdown_in_a_dm(rig: SlackRig) -> None:
     await _some_history(rig)
     url = await rig.command("export")
     assert "DM" in rig.fake.responses_to(url)[0]["text"]
@@ -41,8 +40,7 @@ async def test_export_sends_json_and_markdown_in_a_dm(db_rig: SlackRig) -> None:
     assert "I want the beta out" in markdown and "Fix the login bug" in markdown
 
 
-async def test_forget_asks_first_then_deletes_every_row_of_the_person(db_rig: SlackRig) -> None:
-    rig = db_rig
+async def test_forget_asks_first_then_deletes_every_row_of_the_person(rig: SlackRig) -> None:
     await _some_history(rig)
     await rig.command("plan Ben's own", user="UBEN")
     await rig.command("forget")

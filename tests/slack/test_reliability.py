@@ -23,6 +23,7 @@ from tests.slack.rig import (
     SlackRig,
     element_ids,
     message_text,
+    open_rig,
     signature_headers,
 )
 
@@ -67,16 +68,7 @@ async def test_a_retried_event_is_handled_once_across_replicas(
     rigs = []
     try:
         for n in range(2):
-            store = await database.open_store()
-            rigs.append(
-                await SlackRig.open(
-                    database_url=database.url,
-                    tmp_path=tmp_path / str(n),
-                    clock=clock,
-                    store=store,
-                    fake=fake,
-                )
-            )
+            rigs.append(await open_rig(database, tmp_path / str(n), clock, fake=fake))
         first, second = rigs
         ts = await _start_plan(first)
         before = len(fake.posted())
@@ -147,14 +139,11 @@ async def test_a_429_is_waited_out_and_the_reply_still_arrives(rig: SlackRig) ->
     assert "the beta out" in message_text(rig.thread("C0001", ts)[-1])
 
 
-async def test_posts_are_paced_per_channel(tmp_path: Path, clock: FakeClock) -> None:
+async def test_posts_are_paced_per_channel(
+    database: Database, tmp_path: Path, clock: FakeClock
+) -> None:
     pacer = Pacer(per_destination=Rate(per_second=20.0, burst=1), per_workspace=None)
-    rig = await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'paced.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-        pacing=True,
-    )
+    rig = await open_rig(database, tmp_path, clock, pacing=True)
     rig.service.messenger.pacer = pacer
     try:
         await asyncio.gather(*(rig.command("plan x", channel="C0001") for _ in range(4)))

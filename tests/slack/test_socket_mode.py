@@ -17,26 +17,34 @@ from typing import Any
 import pytest
 
 from core.testing import FakeClock
+from tests.databases import Database
 from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.rig import ANN, TEAM, USERS, SlackRig, message_text
+from tests.slack.rig import ANN, TEAM, USERS, SlackRig, message_text, open_rig
 
 CHANNEL = "C0001"
 ACK_WITHIN = 3.0  # seconds: Slack's limit before it retries
 
 
 @pytest.fixture
-async def socket_rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SlackRig]:
-    """The Slack bot in Socket Mode on a SQLite file, connected to a fake Slack."""
+async def socket_rig(
+    database: Database, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[SlackRig]:
+    """The Slack bot in Socket Mode, connected to a fake Slack, on SQLite and PostgreSQL."""
     fake = FakeSlack(team_id=TEAM, users=USERS)
     await fake.start()
-    rig = await SlackRig.open(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'socket.db'}",
-        tmp_path=tmp_path,
-        clock=clock,
-        fake=fake,
-        app_token=fake.app_token,
-        signing_secret=None,  # Socket Mode requests are not signed
-    )
+    try:
+        rig = await open_rig(
+            database,
+            tmp_path,
+            clock,
+            fake=fake,
+            app_token=fake.app_token,
+            signing_secret=None,  # Socket Mode requests are not signed
+        )
+    except BaseException:
+        await fake.close()
+        raise
+    rig.owns_fake = True
     try:
         await fake.socket_connected()
         yield rig

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from argparse import Namespace
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -167,17 +166,17 @@ async def test_store_open_refuses_a_newer_schema(database: Database) -> None:
         await database.open_store()
 
 
-async def test_upgrade_by_url(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'new' / 'by-url.db'}"
+async def test_upgrade_by_url(database_url: str) -> None:
+    url = database_url
     assert await current_revision(url) is None
     await upgrade(url)
     await upgrade(url)
     assert await current_revision(url) == HEAD_REVISION
 
 
-def test_developers_can_run_alembic_by_hand(tmp_path: Path) -> None:
+def test_developers_can_run_alembic_by_hand(database_url: str) -> None:
     """``alembic -c core/store/alembic.ini -x url=... upgrade head`` (env.py's own engine)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'by-hand.db'}"
+    url = database_url
     config = Config(str(MIGRATIONS_DIR.parent / "alembic.ini"))
     config.cmd_opts = Namespace(x=[f"url={url}"])
     config.attributes["configure_logger"] = False  # keep pytest's logging as it is

@@ -6,19 +6,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
 from core.dialogue.coach import Coach
 from core.dialogue.events import Inbound
 from core.dialogue.intents import Intent
 from core.dialogue.model import Actor, Place
 from core.methods.loader import MethodLibrary
+from core.store.models import Base
 from core.store.repository import SqlStore
 from core.testing import EngineDriver, FakeClock, MemoryStore, load_transcript, run_transcript
 from tests.databases import Database
 from tests.discord.fake_discord import FakeDiscord
-from tests.discord.rig import DiscordRig
+from tests.discord.rig import open_rig as open_discord_rig
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.rig import ANN, TEAM, SlackRig
+from tests.slack.rig import ANN, TEAM, open_rig
 from tests.transcripts.drivers import ConsoleDriver, DiscordDriver, SlackDriver
 
 HERE = Path(__file__).parent
@@ -51,8 +53,10 @@ def _check_final(result: dict[str, Any], expected: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
 async def test_transcript_through_every_adapter(
-    path: Path, methods: MethodLibrary, tmp_path: Path
+    path: Path, methods: MethodLibrary, database: Database, tmp_path: Path
 ) -> None:
+    """The engine and the console in memory; Slack and Discord each on ``database``,
+    emptied before every run, as a new bot would find it."""
     transcript = load_transcript(path)
     finals = {}
 
@@ -86,12 +90,8 @@ async def test_transcript_through_every_adapter(
     for click in (False, True):
         fake = FakeSlack(team_id=TEAM, users={ANN: {"real_name": "Ann", "tz": transcript.tz}})
         await fake.start()
-        rig = await SlackRig.open(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / f'slack-{click}.db'}",
-            tmp_path=tmp_path,
-            clock=FakeClock(transcript.start),
-            fake=fake,
-        )
+        await _empty(database)
+        rig = await open_rig(database, tmp_path, FakeClock(transcript.start), fake=fake)
         try:
             await run_transcript(transcript, SlackDriver(rig, click=click))
             finals[f"slack-click={click}"] = await _final_sql(rig.runtime.store)
@@ -102,16 +102,14 @@ async def test_transcript_through_every_adapter(
     # Discord: the real discord.py client on a fake gateway, typing in the session's
     # thread, and again pressing the buttons.
     for click in (False, True):
-        async with FakeDiscord() as fake:
-            discord_rig = await DiscordRig.open(
-                fake=fake,
-                database_url=f"sqlite+aiosqlite:///{tmp_path / f'discord-{click}.db'}",
-                tmp_path=tmp_path,
-                clock=FakeClock(transcript.start),
+        async with FakeDiscord() as discord_fake:
+            await _empty(database)
+            discord_rig = await open_discord_rig(
+                discord_fake, database, tmp_path, FakeClock(transcript.start)
             )
             try:
-                driver = DiscordDriver(discord_rig, tz=transcript.tz, click=click)
-                await run_transcript(transcript, driver)
+                discord_driver = DiscordDriver(discord_rig, tz=transcript.tz, click=click)
+                await run_transcript(transcript, discord_driver)
                 finals[f"discord-click={click}"] = await _final_sql(discord_rig.runtime.store)
                 assert discord_rig.service.bot.failures == 0
             finally:
@@ -123,6 +121,19 @@ async def test_transcript_through_every_adapter(
     assert finals["discord-click=True"] == finals["engine"]
     assert finals["slack-click=False"] == finals["engine"]
     assert finals["slack-click=True"] == finals["engine"]
+
+
+async def _empty(database: Database) -> None:
+    """Delete the rows of every table of the store (none when it is not made yet)."""
+    engine = database.engine()
+    try:
+        async with engine.begin() as conn:
+            present = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name in present:
+                    await conn.execute(table.delete())
+    finally:
+        await engine.dispose()
 
 
 async def _final_sql(store: SqlStore) -> dict[str, Any]:
