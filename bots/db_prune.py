@@ -19,7 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bots.db_schema import describe_failure
 from bots.runtime import Runtime
 from bots.settings import Settings
+from core.language.counts import counted
 from core.ports import Clock, SystemClock
+from core.store.engine import is_memory_database
 from core.store.errors import StoreError
 from core.store.repository import SqlStore
 from core.store.retention import PruneCounts, SqlRetention, cutoff
@@ -92,26 +94,24 @@ def describe(counts: PruneCounts, *, days: int, now: datetime, dry_run: bool) ->
         return f"{rule}\nNothing is past retention; nothing was deleted."
     verb = "Would delete" if dry_run else "Deleted"
     parts = [
-        f"{_n(counts.sessions, 'session')}, with {_n(counts.commitments, 'commitment')}, "
-        f"{_n(counts.followups, 'follow-up')} and {_n(counts.nudges, 'nudge')}"
+        f"{counted(counts.sessions, 'session')}, with {counted(counts.commitments, 'commitment')}, "
+        f"{counted(counts.followups, 'follow-up')} and {counted(counts.nudges, 'nudge')}"
     ]
     if counts.team_plans:
-        parts.append(f"{_n(counts.team_plans, 'team plan')} ({_n(counts.team_steps, 'step')})")
+        parts.append(
+            f"{counted(counts.team_plans, 'team plan')} ({counted(counts.team_steps, 'step')})"
+        )
     if counts.inbound_events:
-        parts.append(f"{_n(counts.inbound_events, 'inbound event id')} older than a day")
+        parts.append(f"{counted(counts.inbound_events, 'inbound event id')} older than a day")
     text = f"{rule}\n{verb} " + "; ".join(parts) + "."
     if dry_run:
         text += "\nThis was a dry run: nothing was deleted."
     return text
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _missing_sqlite_file(url: str) -> bool:
     parsed = make_url(url)
     database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or is_memory_database(parsed):
         return False
     return not database.startswith("file:") and not Path(database).expanduser().exists()

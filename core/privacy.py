@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from core.dialogue.intents import Ask, Choice, DirectMessage, Document, Intent, Say
 from core.dialogue.model import Actor
+from core.language.counts import counted
 
 __all__ = ["FORGET_PREFIX", "PersonData", "Privacy", "forget_action_id"]
 
@@ -114,39 +115,39 @@ def _forgotten(counts: dict[str, int]) -> str:
     lines: list[str] = []
     if n("sessions"):
         inside = [
-            _count(n("answers", 0), "answer"),
-            _count(n("moments", 0), "breakthrough moment"),
+            counted(n("answers", 0), "answer"),
+            counted(n("moments", 0), "breakthrough moment"),
         ]
         inside = [part for part in inside if not part.startswith("0 ")]
         lines.append(
-            _count(n("sessions", 0), "coaching session")
+            counted(n("sessions", 0), "coaching session")
             + (f", with {' and '.join(inside)}" if inside else "")
         )
     if n("commitments"):
-        lines.append(_count(n("commitments", 0), "commitment"))
+        lines.append(counted(n("commitments", 0), "commitment"))
     if n("followups"):
-        lines.append(_count(n("followups", 0), "scheduled follow-up"))
+        lines.append(counted(n("followups", 0), "scheduled follow-up"))
     if n("nudges"):
         pending = n("nudges_pending", 0)
         lines.append(
-            _count(n("nudges", 0), "nudge")
+            counted(n("nudges", 0), "nudge")
             + (f", including {pending} still to come" if pending else "")
         )
     if n("partners"):
-        lines.append(_count(n("partners", 0), "accountability partner link"))
+        lines.append(counted(n("partners", 0), "accountability partner link"))
     if n("preferences"):
         lines.append("your nudge settings")
     if n("people"):
         lines.append("your name and time zone")
     team: list[str] = []
     if n("team steps made unowned"):
-        owned = _count(n("team steps made unowned", 0), "step")
+        owned = counted(n("team steps made unowned", 0), "step")
         team.append(f"{owned} you owned, now unclaimed for someone else to take on")
     if n("team steps made anonymous"):
-        added = _count(n("team steps made anonymous", 0), "step")
+        added = counted(n("team steps made anonymous", 0), "step")
         team.append(f"{added} you added, now without your name")
     if n("team plans handed to the team"):
-        led = _count(n("team plans handed to the team", 0), "team plan")
+        led = counted(n("team plans handed to the team", 0), "team plan")
         team.append(f"{led} you facilitated, now the team's, without your name")
     if not lines and not team:
         return "There was nothing stored about you, and nothing is now."
@@ -155,10 +156,6 @@ def _forgotten(counts: dict[str, int]) -> str:
     if team:
         text += "\nTeam plans keep their steps:\n" + "\n".join(f"• {line}" for line in team)
     return text
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _markdown(tables: dict[str, list[dict[str, Any]]], *, now: datetime) -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "UnknownDataKey",
     "UnsupportedDatabase",
     "WriteFailed",
+    "error_name",
 ]
 
 
@@ -77,3 +78,11 @@ class UnknownDataKey(DataKeyError):
 class SealBroken(DataKeyError):
     """A sealed value failed its integrity check: changed outside Breakthrough, copied
     from another column, or damaged. Raised instead of returning anything from it."""
+
+
+def error_name(exc: BaseException) -> str:
+    """The exception's type and the driver's SQLSTATE, which say what went wrong without
+    quoting any value (``IntegrityError, SQLSTATE 23505``): a database error's message can
+    quote a row, which holds someone's words."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return f"{exc.__class__.__name__}, SQLSTATE {state}" if state else exc.__class__.__name__

@@ -69,6 +69,7 @@ from core.store.errors import (
     StoreClosed,
     UnsupportedDatabase,
     WriteFailed,
+    error_name,
 )
 from core.store.migrate import upgrade
 from core.store.models import commitments, followups, people, sessions
@@ -481,7 +482,7 @@ class SqlStore:
                     return
                 # The type only: the driver's message can quote the row (PostgreSQL's
                 # "Failing row contains (...)"), which holds someone's words.
-                _log.warning("a write was refused (%s)", _error_name(exc))
+                _log.warning("a write was refused (%s)", error_name(exc))
             else:
                 _log.error("a group commit of %d writes failed", len(batch), exc_info=exc)
             for write in batch:
@@ -701,13 +702,6 @@ def _is_data_error(exc: BaseException) -> bool:
     # A StatementError that is not a DBAPIError was raised while binding parameters
     # (a naive datetime, a state that is not JSON-serialisable): a bad value, too.
     return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
-
-
-def _error_name(exc: BaseException) -> str:
-    """The exception's type and the driver's SQLSTATE, which say what went wrong without
-    quoting any value (``IntegrityError, SQLSTATE 23505``)."""
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return f"{exc.__class__.__name__}, SQLSTATE {state}" if state else exc.__class__.__name__
 
 
 def _write_failed(exc: Exception) -> WriteFailed:

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Select, Table, delete, exists, func, or_, 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.store.errors import ReadFailed, StoreError
+from core.store.errors import ReadFailed, StoreError, error_name
 from core.store.events import KEEP_EVENTS_FOR
 from core.store.models import (
     commitments,
@@ -261,7 +261,7 @@ class DailyRetention:
                 before=cutoff(now, self.days), now=now, stopping=stopping
             )
         except StoreError as exc:
-            _log.warning("retention did not run: %s; trying again in a day", _name(exc))
+            _log.warning("retention did not run: %s; trying again in a day", error_name(exc))
             return None
         if counts.sessions:
             _log.info(
@@ -282,8 +282,3 @@ class DailyRetention:
 def cutoff(now: datetime, days: int | None) -> datetime | None:
     """The instant before which a finished session is past a retention of ``days``."""
     return None if days is None else now - timedelta(days=days)
-
-
-def _name(exc: BaseException) -> str:
-    """The error's type: its message can quote a row, which holds someone's words."""
-    return exc.__class__.__name__

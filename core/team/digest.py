@@ -28,6 +28,7 @@ from typing import Literal
 
 from core.dialogue.intents import ProgressPicture
 from core.errors import BreakthroughError
+from core.language.counts import counted
 from core.report._dates import short_date, zone
 from core.report.picture import _clip, _cut
 from core.report.progress import week_label
@@ -177,7 +178,7 @@ def _count(people: dict[str, _Person], key: str, step: DigestStep, state: _State
 
 def _totals_line(steps: int, counts: dict[_State, int], unclaimed: int) -> str:
     line = (
-        f"{_plural(steps, 'step')}: {counts['done']:,} done, {counts['open']:,} open, "
+        f"{counted(steps, 'step')}: {counts['done']:,} done, {counts['open']:,} open, "
         f"{counts['overdue']:,} overdue"
     )
     return f"{line}; {unclaimed:,} unclaimed." if unclaimed else f"{line}."
@@ -338,14 +339,14 @@ def progress_alt(picture: ProgressPicture) -> str:
     if not any(t for _, t, _, _ in picture.weeks):
         return _cut(f"{head} No steps yet.", _ALT_LIMIT)
     now_line = (
-        f" This week so far: {_plural(total, 'step')}, {done:,} done, "
+        f" This week so far: {counted(total, 'step')}, {done:,} done, "
         f"{max(total - done - overdue, 0):,} open, {overdue:,} overdue."
     )
     text = head + now_line
     if count == 1:
         return _cut(text, _ALT_LIMIT)
     parts = [
-        f"{week_label(day, year)}: {_plural(t, 'step')}, {d:,} done, {o:,} overdue"
+        f"{week_label(day, year)}: {counted(t, 'step')}, {d:,} done, {o:,} overdue"
         for day, t, d, o in picture.weeks
     ]
     for skip in range(len(parts)):
@@ -368,10 +369,6 @@ def _in_utc(moment: datetime) -> datetime:
     """``moment`` in UTC: aware datetimes in one zone compare without asking it for offsets,
     several times faster when a chart compares every step with every week's end."""
     return _utc(moment).astimezone(UTC)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _flat(text: str) -> str:
